@@ -1,0 +1,128 @@
+"""`nba-ray` command line: argument parsing only; the work happens in the modules it calls.
+
+Every command takes `--config`, and bad input of any kind (a date that is not a date, a range that ends
+before it starts, a missing file, an unknown config key) ends the command with one line on stderr
+naming the flag, file or key, and exit code 2. Failures while working exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+from nba_ray import commands
+from nba_ray.config import ConfigError, Settings, load_settings
+from nba_ray.data.importer import BoxScoreError
+from nba_ray.warehouse.errors import WarehouseError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class UsageError(ValueError):
+    """Bad input on the command line, worded as one line."""
+
+
+def parse_date(flag: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag}: {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def parse_range(args: argparse.Namespace) -> tuple[date, date]:
+    start, end = parse_date("--start", args.start), parse_date("--end", args.end)
+    if start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
+    return start, end
+
+
+def parse_seasons(text: str) -> list[str]:
+    seasons = [s.strip() for s in text.split(",") if s.strip()]
+    for season in seasons:
+        first, _, second = season.partition("-")
+        if not (first.isdigit() and second.isdigit() and len(first) == 4 and len(second) == 2) or (
+            (int(first) + 1) % 100 != int(second)
+        ):
+            raise UsageError(f"--seasons: {season!r} is not a season like 2021-22")
+    if not seasons:
+        raise UsageError("--seasons: no season given")
+    return seasons
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    return commands.seed(settings, parse_seasons(args.seasons), args.seed)
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    return commands.import_box_scores(settings, [Path(p) for p in args.box_scores])
+
+
+def _features(args: argparse.Namespace, settings: Settings) -> int:
+    start, end = parse_range(args)
+    return commands.build_features(settings, start, end)
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    return commands.status(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nba-ray",
+        description="Backfill NBA player-points predictions over a warehouse of box scores, on Ray.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, help_text: str, run: Callable[[argparse.Namespace, Settings], int]
+    ) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument(
+            "--config", type=Path, default=None, help="YAML configuration (default: the embedded local one)"
+        )
+        cmd.set_defaults(run=run)
+        return cmd
+
+    def date_range(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--start", required=True, help="first game date, YYYY-MM-DD")
+        cmd.add_argument("--end", required=True, help="last game date, YYYY-MM-DD")
+
+    seed = command("seed", "Simulate a synthetic league into the warehouse (deterministic).", _seed)
+    seed.add_argument("--seasons", default="2021-22,2022-23", help="comma-separated, e.g. 2021-22,2022-23")
+    seed.add_argument("--seed", type=int, default=7, help="random seed of the simulation")
+
+    imp = command("import", "Import real box scores (CSV or Parquet) into player_game_summary.", _import)
+    imp.add_argument("--box-scores", nargs="+", required=True, metavar="PATH", help="CSV or Parquet files")
+
+    date_range(command("features", "Build ml_feature_store for the game dates in a range.", _features))
+    command("status", "Show table counts, backfill checkpoints and the model.", _status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        settings = load_settings(args.config)
+        return args.run(args, settings)
+    except (UsageError, ConfigError, BoxScoreError, commands.CommandError) as err:
+        print(f"nba-ray {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except WarehouseError as err:
+        print(f"nba-ray {args.command}: failed: {err}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

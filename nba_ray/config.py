@@ -1,0 +1,147 @@
+"""Typed, validated configuration: YAML file, then `NBA_RAY_<SECTION>__<KEY>` environment variables.
+
+The defaults are the embedded local configuration (`configs/local.yaml` says the same, and a test keeps
+the two equal), so every command works with no file at all. Unknown keys are errors, and warehouse
+identifiers are validated here so that no project, dataset or table name can ever carry SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from nba_ray.systems.settings import SystemsSettings
+
+ENV_PREFIX = "NBA_RAY_"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
+_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded as one actionable line."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseSettings(_Section):
+    kind: Literal["duckdb", "bigquery"] = "duckdb"
+    # DuckDB: the embedded warehouse file. Relative paths are relative to the working directory.
+    path: Path = Path("data/nba.duckdb")
+    # BigQuery: credentials always come from Google's default credentials, never from here.
+    project: str | None = None
+    dataset: str = "nba"
+    location: str = "US"
+    api_endpoint: str | None = None
+    storage_endpoint: str | None = None
+    maximum_bytes_billed: int | None = Field(default=None, gt=0)
+    labels: dict[str, str] = Field(default_factory=lambda: {"app": "nba-ray"})
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_is_identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"dataset {value!r} is not a valid BigQuery dataset id (letters, digits, _)")
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _project_is_identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _PROJECT_ID.match(value):
+            raise ValueError(f"project {value!r} is not a valid Google Cloud project id")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels_are_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, label in value.items():
+            if not _LABEL.match(key) or (label and not re.match(r"^[a-z0-9_-]{0,63}$", label)):
+                raise ValueError(f"label {key}={label!r} is not a valid BigQuery job label")
+        return value
+
+
+class RaySettings(_Section):
+    # None: start a local Ray bound to 127.0.0.1; "auto" or ray://… joins an existing cluster.
+    address: str | None = None
+    # None: one actor per CPU the cluster has (re-read as nodes join).
+    num_actors: int | None = Field(default=None, ge=1)
+    max_actors: int = Field(default=64, ge=1)
+    cpus_per_actor: float = Field(default=1.0, gt=0)
+    # Player chunks per actor per date: enough to balance, few enough to keep call overhead small.
+    chunks_per_actor: int = Field(default=2, ge=1)
+    actor_max_restarts: int = Field(default=3, ge=0)
+    actor_max_task_retries: int = Field(default=3, ge=0)
+    dashboard_host: str = "127.0.0.1"
+    include_dashboard: bool = False
+
+
+class BatchingSettings(_Section):
+    # Above this many players a date's queries run as concurrent chunks.
+    chunk_size: int = Field(default=250, ge=1)
+    max_concurrent_chunks: int = Field(default=4, ge=1)
+    query_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    retry_backoff_seconds: float = Field(default=0.5, ge=0)
+    # Dates loaded, predicting or being written at once; bounds driver and object-store memory.
+    in_flight_dates: int = Field(default=3, ge=1)
+
+
+class ModelSettings(_Section):
+    path: Path = Path("data/models/xgboost_v1")
+    # The backfill refuses a model trained on dates it predicts unless this is set.
+    allow_overlap: bool = False
+
+
+class Settings(_Section):
+    warehouse: WarehouseSettings = WarehouseSettings()
+    ray: RaySettings = RaySettings()
+    batching: BatchingSettings = BatchingSettings()
+    systems: SystemsSettings = SystemsSettings()
+    model: ModelSettings = ModelSettings()
+
+
+def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (or the defaults), apply environment overrides, validate; ConfigError on any problem."""
+    raw: dict[str, Any] = {}
+    source = "defaults"
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}".splitlines()[0]) from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of sections")
+        raw = loaded
+    _apply_env(raw, os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(f"{source}: {where}: {reason}") from None
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """`NBA_RAY_WAREHOUSE__PATH=/x` sets raw['warehouse']['path']; values are parsed as YAML scalars."""
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        node = raw
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment variable {name}: {key} is not a section")
+        node[keys[-1]] = yaml.safe_load(value) if value else value

@@ -1,0 +1,183 @@
+"""Box-score import: read CSV or Parquet files with the real files' columns, validate every row.
+
+A file with any invalid row is rejected whole, with a one-line message naming the file, the row and
+the reason, and nothing is written: importing is all or nothing across every file given. Rows are
+numbered as a person finds them: CSV rows by their line in the file (the header is line 1), Parquet
+rows from 1 in file order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from nba_ray.data.lookup import player_lookup
+from nba_ray.warehouse.schemas import PLAYER_GAME_SUMMARY, STAT_COLUMNS, conform
+
+_TEXT_COLUMNS = ("season", "game_id", "team_abbr", "opponent_team_abbr", "player_id", "player_name")
+_BOOL_COLUMNS = ("is_home", "starter", "dnp")
+# (made, attempted) pairs: made can never exceed attempted.
+_SHOT_PAIRS = (
+    ("fg_made", "fg_attempted"),
+    ("three_pt_made", "three_pt_attempted"),
+    ("ft_made", "ft_attempted"),
+)
+_EARLIEST, _LATEST = pd.Timestamp("1946-11-01"), pd.Timestamp("2100-01-01")
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n", ""}
+
+
+class BoxScoreError(ValueError):
+    """An invalid box-score file: the message names the file, the row and the reason."""
+
+
+@dataclass(frozen=True)
+class _Source:
+    path: Path
+    frame: pd.DataFrame
+    first_row_number: int  # the human row number of frame row 0
+
+
+def read_box_scores(paths: Sequence[Path | str]) -> pa.Table:
+    """Read and validate every file; return one table in the `player_game_summary` schema."""
+    if not paths:
+        raise BoxScoreError("no box-score files given")
+    frames = [_validate(_read(Path(path))) for path in paths]
+    combined = pd.concat(frames, ignore_index=True)
+    _check_unique(combined)
+    stored = combined.drop(columns=["_file", "_row"])
+    return conform(pa.Table.from_pandas(stored, preserve_index=False), PLAYER_GAME_SUMMARY)
+
+
+def _read(path: Path) -> _Source:
+    if not path.is_file():
+        raise BoxScoreError(f"{path}: no such file")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith(".parquet"):
+            return _Source(path, pd.read_parquet(path), 1)
+        if suffix.endswith((".csv", ".csv.gz")):
+            return _Source(path, pd.read_csv(path, dtype=str, keep_default_na=False), 2)
+    except Exception as err:  # any reader failure is a bad file, reported as one line
+        raise BoxScoreError(f"{path}: cannot be read: {str(err).splitlines()[0]}") from None
+    raise BoxScoreError(f"{path}: unsupported file type (use .csv, .csv.gz or .parquet)")
+
+
+def _fail(source: _Source, mask: np.ndarray | pd.Series, reason: str) -> None:
+    if isinstance(mask, pd.Series):  # nullable comparisons: a missing value is not a violation
+        mask = mask.fillna(False).to_numpy(dtype=bool)
+    bad = np.flatnonzero(mask)
+    if bad.size:
+        more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
+        raise BoxScoreError(f"{source.path}: row {bad[0] + source.first_row_number}: {reason}{more}")
+
+
+def _validate(source: _Source) -> pd.DataFrame:
+    raw = source.frame
+    required = [c for c in PLAYER_GAME_SUMMARY.columns if c != "player_lookup"]
+    missing = [c for c in required if c not in raw.columns]
+    if missing:
+        raise BoxScoreError(f"{source.path}: missing column(s) {', '.join(missing)}")
+    if raw.empty:
+        raise BoxScoreError(f"{source.path}: no rows")
+    out = pd.DataFrame(index=raw.index)
+
+    for column in _TEXT_COLUMNS:
+        text = raw[column].astype("string").str.strip()
+        _fail(source, text.isna() | (text == ""), f"{column} is empty")
+        out[column] = text
+
+    dates = pd.to_datetime(raw["game_date"].astype("string"), errors="coerce", format="mixed")
+    if dates.isna().any():
+        _fail(source, dates.isna(), f"game_date {_first(raw['game_date'], dates.isna())!r} is not a date")
+    _fail(source, (dates < _EARLIEST) | (dates >= _LATEST), "game_date is outside the NBA's history")
+    out["game_date"] = dates.dt.date
+
+    for column in _BOOL_COLUMNS:
+        out[column] = _booleans(source, raw[column], column)
+
+    minutes = _numbers(source, raw["minutes_played"], "minutes_played")
+    _fail(source, minutes.isna(), "minutes_played is empty")
+    _fail(source, minutes < 0, "minutes_played is negative")
+    _fail(source, minutes > 70, "minutes_played is more than a game can last")
+    out["minutes_played"] = minutes
+    played = (minutes > 0).to_numpy()
+    _fail(source, played & out["dnp"].to_numpy(), "row marked dnp has minutes played")
+
+    for column in STAT_COLUMNS:
+        values = _numbers(source, raw[column], column)
+        _fail(source, values.notna() & (values != values.round()), f"{column} is not a whole number")
+        if column != "plus_minus":
+            _fail(source, values < 0, f"{column} is negative")
+            _fail(source, played & values.isna().to_numpy(dtype=bool), f"{column} is empty on a played row")
+        out[column] = values.astype("Int64")
+
+    for made, attempted in _SHOT_PAIRS:
+        _fail(source, out[made] > out[attempted], f"{made} is greater than {attempted}")
+    _fail(source, out["three_pt_attempted"] > out["fg_attempted"], "three_pt_attempted exceeds fg_attempted")
+    _fail(source, out["three_pt_made"] > out["fg_made"], "three_pt_made exceeds fg_made")
+    expected_points = 2 * (out["fg_made"] - out["three_pt_made"]) + 3 * out["three_pt_made"] + out["ft_made"]
+    _fail(
+        source,
+        played & (out["points"] != expected_points).fillna(False).to_numpy(dtype=bool),
+        "points do not equal 2·(fg_made − three_pt_made) + 3·three_pt_made + ft_made",
+    )
+    _fail(
+        source,
+        played
+        & (out["rebounds"] != out["offensive_rebounds"] + out["defensive_rebounds"])
+        .fillna(False)
+        .to_numpy(dtype=bool),
+        "rebounds do not equal offensive + defensive rebounds",
+    )
+
+    reason = raw["dnp_reason"].astype("string").str.strip()
+    out["dnp_reason"] = reason.where(reason.notna() & (reason != ""), None)
+    out["player_lookup"] = (
+        raw["player_lookup"].astype("string")
+        if "player_lookup" in raw.columns
+        else out["player_name"].map(player_lookup)
+    )
+    _fail(source, out["player_lookup"].isna() | (out["player_lookup"] == ""), "player_lookup is empty")
+    out["_file"] = str(source.path)
+    out["_row"] = np.arange(len(out)) + source.first_row_number
+    return out
+
+
+def _check_unique(rows: pd.DataFrame) -> None:
+    duplicated = rows.duplicated(["game_id", "player_lookup"], keep="first")
+    if duplicated.any():
+        row = rows[duplicated].iloc[0]
+        raise BoxScoreError(
+            f"{row['_file']}: row {row['_row']}: a second row for game {row['game_id']} "
+            f"and player {row['player_lookup']}"
+        )
+
+
+def _first(values: pd.Series, mask: pd.Series) -> object:
+    return values[mask.to_numpy()].iloc[0]
+
+
+def _numbers(source: _Source, values: pd.Series, column: str) -> pd.Series:
+    text_empty = values.isna() | (values.astype("string").str.strip() == "")
+    numbers = pd.to_numeric(values.where(~text_empty, None), errors="coerce").astype("Float64")
+    bad = numbers.isna() & ~text_empty
+    if bad.any():
+        _fail(source, bad, f"{column} {_first(values, bad)!r} is not a number")
+    return numbers
+
+
+def _booleans(source: _Source, values: pd.Series, column: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        _fail(source, values.isna(), f"{column} is empty")
+        return values.astype(bool)
+    text = values.astype("string").str.strip().str.lower()
+    unknown = ~text.isin(_TRUE | _FALSE).fillna(False)
+    if unknown.any():
+        _fail(source, unknown, f"{column} {_first(values, unknown)!r} is not true/false")
+    return text.isin(_TRUE).astype(bool)

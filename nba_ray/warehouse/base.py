@@ -1,0 +1,261 @@
+"""The Warehouse interface: everything nba-ray reads or writes, for any backend.
+
+A backend implements four primitives (run a query, atomically replace rows, create tables, close);
+everything else, including the batch loader that fetches one date's data in a few chunked, concurrent,
+retried queries, lives here once. The backfill, training, grading and the CLI only ever talk to this
+class, so DuckDB and BigQuery cannot drift apart in behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nba_ray.features.contract import FEATURE_VERSION
+from nba_ray.warehouse import sql
+from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
+from nba_ray.warehouse.schemas import (
+    BACKFILL_CHECKPOINTS,
+    HISTORY_SCHEMA,
+    HISTORY_WINDOW_DAYS,
+    LINE_SNAPSHOT_SCHEMA,
+    ML_FEATURE_STORE,
+    PLAYER_GAME_SUMMARY,
+    PLAYER_PROP_PREDICTIONS,
+    PREDICTION_ACCURACY,
+    PROP_LINES,
+    TABLES,
+    TableSpec,
+    conform,
+)
+
+if TYPE_CHECKING:
+    from nba_ray.config import BatchingSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DateBatch:
+    """One game date's inputs, loaded once: feature rows (one per player), history and lines."""
+
+    game_date: date
+    features: pa.Table
+    history: pa.Table
+    lines: pa.Table
+
+    @property
+    def players(self) -> list[str]:
+        return self.features.column("player_lookup").to_pylist()
+
+    @property
+    def num_players(self) -> int:
+        return self.features.num_rows
+
+    @classmethod
+    def empty(cls, game_date: date) -> DateBatch:
+        return cls(
+            game_date,
+            ML_FEATURE_STORE.schema.empty_table(),
+            HISTORY_SCHEMA.empty_table(),
+            LINE_SNAPSHOT_SCHEMA.empty_table(),
+        )
+
+    @classmethod
+    def concat(cls, game_date: date, parts: Sequence[DateBatch]) -> DateBatch:
+        if not parts:
+            return cls.empty(game_date)
+        return cls(
+            game_date,
+            pa.concat_tables([p.features for p in parts]),
+            pa.concat_tables([p.history for p in parts]),
+            pa.concat_tables([p.lines for p in parts]),
+        )
+
+
+class Warehouse(ABC):
+    """Shared behaviour on top of a backend's primitives. Use as a context manager to close it."""
+
+    dialect: sql.Dialect
+
+    def __init__(self, batching: BatchingSettings) -> None:
+        self.batching = batching
+
+    # ---- primitives a backend implements -------------------------------------------------------
+    @abstractmethod
+    def _run(self, query: sql.Query, timeout: float | None = None) -> pa.Table:
+        """Run one query; raise QueryTimeout / TransientWarehouseError / WarehouseError on failure."""
+
+    @abstractmethod
+    def _replace(self, spec: TableSpec, rows: pa.Table, condition: sql.Query) -> None:
+        """Atomically delete the rows matching `condition` and insert `rows` (already conformed)."""
+
+    @abstractmethod
+    def ensure_tables(self) -> None:
+        """Create every table of `schemas.TABLES` that does not exist yet."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- queries with retries --------------------------------------------------------------------
+    def query(self, query: sql.Query, schema: pa.Schema | None = None) -> pa.Table:
+        """Run a query with retries on transient errors; cast the result to `schema` when given."""
+        result = self._with_retries(lambda: self._run(query, self.batching.query_timeout_seconds))
+        return result.select(schema.names).cast(schema) if schema is not None else result
+
+    def _with_retries(self, attempt: Callable[[], T], retry_timeouts: bool = True) -> T:
+        retries = self.batching.max_retries
+        for number in range(retries + 1):
+            try:
+                return attempt()
+            except QueryTimeout:
+                if not retry_timeouts or number == retries:
+                    raise
+            except TransientWarehouseError as err:
+                if number == retries:
+                    raise WarehouseError(f"gave up after {retries + 1} attempts: {err}") from err
+                log.warning("transient warehouse error (attempt %d): %s", number + 1, err)
+            time.sleep(self.batching.retry_backoff_seconds * 2**number)
+        raise AssertionError("unreachable")
+
+    def _read(self, spec: TableSpec, condition: sql.Condition, order_by: str = "") -> pa.Table:
+        return self.query(sql.select_where(self.dialect, spec.name, condition, order_by), spec.schema)
+
+    def _replace_where(self, spec: TableSpec, rows: pa.Table, condition: sql.Condition) -> int:
+        conformed = conform(rows, spec)
+        self._with_retries(lambda: self._replace(spec, conformed, sql.where(self.dialect, condition)))
+        return conformed.num_rows
+
+    # ---- box scores, lines, features -------------------------------------------------------------
+    def replace_box_scores(self, rows: pa.Table) -> int:
+        """Store box scores, replacing every game they contain (re-importing never duplicates)."""
+        game_ids = pc.unique(rows.column("game_id")).to_pylist()
+        return self._replace_where(PLAYER_GAME_SUMMARY, rows, {"game_id": game_ids})
+
+    def read_box_scores(self, start: date | None = None, end: date | None = None) -> pa.Table:
+        low, high = start or date(1900, 1, 1), end or date(2999, 12, 31)
+        return self._read(PLAYER_GAME_SUMMARY, {"game_date": sql.Between(low, high)}, "game_date, game_id")
+
+    def game_dates(self, start: date, end: date) -> list[date]:
+        return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()
+
+    def replace_prop_lines(self, rows: pa.Table) -> int:
+        dates = pc.unique(rows.column("game_date")).to_pylist()
+        return self._replace_where(PROP_LINES, rows, {"game_date": dates}) if dates else 0
+
+    def replace_features(self, rows: pa.Table, start: date, end: date) -> int:
+        """Replace the feature rows of every date in [start, end] for the contract's version."""
+        condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}
+        return self._replace_where(ML_FEATURE_STORE, rows, condition)
+
+    def read_features(self, start: date, end: date) -> pa.Table:
+        condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}
+        return self._read(ML_FEATURE_STORE, condition, "game_date, player_lookup")
+
+    def read_training_rows(self, start: date, end: date) -> pa.Table:
+        """Feature rows of played games in [start, end] with `actual_points` and `actual_minutes`."""
+        return self.query(sql.training_rows(self.dialect, start, end, FEATURE_VERSION))
+
+    # ---- the batch loader ------------------------------------------------------------------------
+    def date_players(self, game_date: date) -> list[str]:
+        query = sql.date_players(self.dialect, game_date, FEATURE_VERSION)
+        return self.query(query).column("player_lookup").to_pylist()
+
+    def load_date(self, game_date: date) -> DateBatch:
+        """The date's features, history and lines in a few queries, chunked and concurrent above
+        `chunk_size` players; a chunk that times out is split in two and each half loaded again."""
+        players = self.date_players(game_date)
+        if not players:
+            return DateBatch.empty(game_date)
+        size = self.batching.chunk_size
+        chunks = [players[i : i + size] for i in range(0, len(players), size)]
+        if len(chunks) == 1:
+            return self._load_adaptive(game_date, chunks[0])
+        workers = min(len(chunks), self.batching.max_concurrent_chunks)
+        with ThreadPoolExecutor(workers, thread_name_prefix="load-chunk") as pool:
+            parts = list(pool.map(lambda chunk: self._load_adaptive(game_date, chunk), chunks))
+        return DateBatch.concat(game_date, parts)
+
+    def _load_adaptive(self, game_date: date, players: Sequence[str]) -> DateBatch:
+        try:
+            return self.load_players(game_date, players)
+        except QueryTimeout as err:
+            if len(players) == 1:
+                raise WarehouseError(f"loading {players[0]} on {game_date} timed out: {err}") from err
+            half = len(players) // 2
+            log.info("load of %d players on %s timed out; splitting", len(players), game_date)
+            halves = [
+                self._load_adaptive(game_date, players[:half]),
+                self._load_adaptive(game_date, players[half:]),
+            ]
+            return DateBatch.concat(game_date, halves)
+
+    def load_players(self, game_date: date, players: Sequence[str]) -> DateBatch:
+        """One chunk: the three queries run concurrently; timeouts propagate so the caller can split."""
+        since = game_date - timedelta(days=HISTORY_WINDOW_DAYS)
+        queries = (
+            (sql.features_for(self.dialect, game_date, players, FEATURE_VERSION), ML_FEATURE_STORE.schema),
+            (sql.history_for(self.dialect, game_date, players, since, FEATURE_VERSION), HISTORY_SCHEMA),
+            (sql.lines_for(self.dialect, game_date, players), LINE_SNAPSHOT_SCHEMA),
+        )
+
+        def run(item: tuple[sql.Query, pa.Schema]) -> pa.Table:
+            query, schema = item
+            timeout = self.batching.query_timeout_seconds
+            table = self._with_retries(lambda: self._run(query, timeout), retry_timeouts=False)
+            return table.select(schema.names).cast(schema)
+
+        with ThreadPoolExecutor(len(queries), thread_name_prefix="load-query") as pool:
+            features, history, lines = pool.map(run, queries)
+        order = pc.sort_indices(features, sort_keys=[("player_lookup", "ascending")])
+        return DateBatch(game_date, features.take(order), history, lines)
+
+    # ---- predictions, grading, checkpoints -------------------------------------------------------
+    def write_predictions(self, rows: pa.Table, dates: Sequence[date], systems: Sequence[str]) -> int:
+        """One bulk load that atomically replaces the rows of (dates × systems) with `rows`."""
+        return self._replace_where(
+            PLAYER_PROP_PREDICTIONS, rows, {"game_date": list(dates), "system_id": list(systems)}
+        )
+
+    def read_predictions(self, start: date, end: date) -> pa.Table:
+        condition = {"game_date": sql.Between(start, end)}
+        return self._read(PLAYER_PROP_PREDICTIONS, condition, "game_date, player_lookup, system_id")
+
+    def replace_accuracy(self, rows: pa.Table, start: date, end: date) -> int:
+        return self._replace_where(PREDICTION_ACCURACY, rows, {"game_date": sql.Between(start, end)})
+
+    def read_accuracy(self, start: date, end: date) -> pa.Table:
+        condition = {"game_date": sql.Between(start, end)}
+        return self._read(PREDICTION_ACCURACY, condition, "game_date, player_lookup, system_id")
+
+    def write_checkpoint(self, row: Mapping[str, Any]) -> None:
+        table = pa.Table.from_pylist([dict(row)], schema=BACKFILL_CHECKPOINTS.schema)
+        self._replace_where(
+            BACKFILL_CHECKPOINTS, table, {"run_key": row["run_key"], "game_date": row["game_date"]}
+        )
+
+    def read_checkpoints(self, run_key: str | None = None) -> pa.Table:
+        condition: sql.Condition = {"run_key": run_key} if run_key else {}
+        return self._read(BACKFILL_CHECKPOINTS, condition, "run_key, game_date")
+
+    def table_counts(self) -> dict[str, int]:
+        return {
+            spec.name: int(self.query(sql.count_rows(self.dialect, spec.name)).column("n")[0].as_py())
+            for spec in TABLES
+        }

@@ -1,0 +1,107 @@
+"""The embedded default warehouse: one DuckDB file, no server, no cloud account.
+
+Concurrent loads each get their own cursor (DuckDB runs them in parallel); writes are serialised by a
+lock and each is one transaction, so a date's rows are replaced all at once or not at all. DuckDB has
+no per-query timeout, so a timer interrupts a query that runs past it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from nba_ray.config import BatchingSettings
+from nba_ray.warehouse import sql
+from nba_ray.warehouse.base import Warehouse
+from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
+from nba_ray.warehouse.schemas import TABLES, TableSpec
+
+_DUCKDB_TYPES: dict[pa.DataType, str] = {
+    pa.string(): "VARCHAR",
+    pa.date32(): "DATE",
+    pa.bool_(): "BOOLEAN",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+
+class DuckDBDialect:
+    float_type = "DOUBLE"
+
+    def param(self, name: str) -> str:
+        return f"${name}"
+
+    def in_list(self, column: str, name: str) -> str:
+        # A semi-join on the unnested list, not list_contains(), so large player lists stay fast.
+        return f"{column} IN (SELECT UNNEST(${name}))"
+
+    def table(self, name: str) -> str:
+        return f'"{name}"'
+
+
+def _params(query: sql.Query) -> dict[str, object]:
+    return {p.name: p.value for p in query.params}
+
+
+class DuckDBWarehouse(Warehouse):
+    dialect = DuckDBDialect()
+
+    def __init__(self, path: Path | str, batching: BatchingSettings | None = None) -> None:
+        super().__init__(batching or BatchingSettings())
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(str(self.path))
+        except duckdb.Error as err:
+            raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {err}") from err
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._write_lock = threading.Lock()
+        self.ensure_tables()
+
+    def ensure_tables(self) -> None:
+        for spec in TABLES:
+            columns = ", ".join(f"{f.name} {_DUCKDB_TYPES[f.type]}" for f in spec.schema)
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS {self.dialect.table(spec.name)} ({columns})")
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _run(self, query: sql.Query, timeout: float | None = None) -> pa.Table:
+        cursor = self._con.cursor()
+        timer = threading.Timer(timeout, cursor.interrupt) if timeout else None
+        try:
+            if timer:
+                timer.start()
+            return cursor.execute(query.sql, _params(query)).to_arrow_table()
+        except duckdb.InterruptException as err:
+            raise QueryTimeout(f"query ran past {timeout:.1f}s") from err
+        except duckdb.TransactionException as err:
+            raise TransientWarehouseError(str(err)) from err
+        except duckdb.Error as err:
+            raise WarehouseError(f"DuckDB query failed: {err}") from err
+        finally:
+            if timer:
+                timer.cancel()
+            cursor.close()
+
+    def _replace(self, spec: TableSpec, rows: pa.Table, condition: sql.Query) -> None:
+        table = self.dialect.table(spec.name)
+        with self._write_lock:
+            cursor = self._con.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                cursor.execute(f"DELETE FROM {table} WHERE {condition.sql}", _params(condition))
+                cursor.register("incoming_rows", rows)
+                cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
+                cursor.execute("COMMIT")
+            except duckdb.Error as err:
+                cursor.execute("ROLLBACK")
+                if isinstance(err, duckdb.TransactionException):
+                    raise TransientWarehouseError(str(err)) from err
+                raise WarehouseError(f"DuckDB write to {spec.name} failed: {err}") from err
+            finally:
+                cursor.close()

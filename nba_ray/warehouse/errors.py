@@ -1,0 +1,15 @@
+"""Errors every warehouse backend raises, so callers handle one vocabulary whatever the backend."""
+
+from __future__ import annotations
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed for good (after any retries); never turned into an empty result."""
+
+
+class TransientWarehouseError(WarehouseError):
+    """A failure worth retrying with backoff: a dropped connection, a 5xx, a rate limit."""
+
+
+class QueryTimeout(TransientWarehouseError):
+    """A query ran past its timeout. The loader splits a timed-out player chunk before retrying it."""

@@ -1,0 +1,257 @@
+"""Table schemas (SYSTEMS.md §1): the single definition both warehouse backends create tables from.
+
+Each table is an Arrow schema plus its unique key. Backends translate Arrow types to their own DDL,
+and every Arrow table written to the warehouse is cast to these schemas first, so a column can never
+be added, renamed or retyped in one place only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from nba_ray.features.contract import FEATURE_NAMES, ZONE_CONTEXT_COLUMNS
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A warehouse table: name, Arrow schema and unique key (also the clustering columns)."""
+
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+
+    @property
+    def partitioned_by_date(self) -> bool:
+        return "game_date" in self.schema.names
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+
+def _fields(*pairs: tuple[str, pa.DataType]) -> list[pa.Field]:
+    return [pa.field(name, dtype) for name, dtype in pairs]
+
+
+_STAT_COLUMNS = (
+    "points",
+    "fg_made",
+    "fg_attempted",
+    "three_pt_made",
+    "three_pt_attempted",
+    "ft_made",
+    "ft_attempted",
+    "offensive_rebounds",
+    "defensive_rebounds",
+    "rebounds",
+    "assists",
+    "steals",
+    "blocks",
+    "turnovers",
+    "personal_fouls",
+    "plus_minus",
+)
+
+PLAYER_GAME_SUMMARY = TableSpec(
+    "player_game_summary",
+    pa.schema(
+        _fields(
+            ("season", pa.string()),
+            ("game_id", pa.string()),
+            ("game_date", pa.date32()),
+            ("team_abbr", pa.string()),
+            ("opponent_team_abbr", pa.string()),
+            ("is_home", pa.bool_()),
+            ("player_id", pa.string()),
+            ("player_name", pa.string()),
+            ("player_lookup", pa.string()),
+            ("starter", pa.bool_()),
+            ("minutes_played", pa.float64()),
+        )
+        + _fields(*((name, pa.int64()) for name in _STAT_COLUMNS))
+        + _fields(("dnp", pa.bool_()), ("dnp_reason", pa.string()))
+    ),
+    ("game_id", "player_lookup"),
+)
+STAT_COLUMNS: tuple[str, ...] = _STAT_COLUMNS
+
+ML_FEATURE_STORE = TableSpec(
+    "ml_feature_store",
+    pa.schema(
+        _fields(
+            ("game_date", pa.date32()),
+            ("player_lookup", pa.string()),
+            ("feature_version", pa.string()),
+            ("season", pa.string()),
+            ("game_id", pa.string()),
+            ("player_id", pa.string()),
+            ("team_abbr", pa.string()),
+            ("opponent_team_abbr", pa.string()),
+        )
+        + _fields(*((name, pa.float64()) for name in FEATURE_NAMES))
+        + _fields(*((name, pa.float64()) for name in ZONE_CONTEXT_COLUMNS))
+        + _fields(
+            ("feature_quality_score", pa.float64()),
+            ("games_in_history", pa.int64()),
+            ("data_source", pa.string()),
+        )
+    ),
+    ("game_date", "player_lookup", "feature_version"),
+)
+
+PROP_LINES = TableSpec(
+    "prop_lines",
+    pa.schema(
+        _fields(
+            ("game_date", pa.date32()),
+            ("player_lookup", pa.string()),
+            ("bookmaker", pa.string()),
+            ("snapshot_ts", pa.timestamp("us", tz="UTC")),
+            ("points_line", pa.float64()),
+            ("over_price", pa.int64()),
+            ("under_price", pa.int64()),
+        )
+    ),
+    ("game_date", "player_lookup", "bookmaker", "snapshot_ts"),
+)
+
+PLAYER_PROP_PREDICTIONS = TableSpec(
+    "player_prop_predictions",
+    pa.schema(
+        _fields(
+            ("prediction_id", pa.string()),
+            ("system_id", pa.string()),
+            ("system_version", pa.string()),
+            ("game_date", pa.date32()),
+            ("game_id", pa.string()),
+            ("player_lookup", pa.string()),
+            ("player_id", pa.string()),
+            ("team_abbr", pa.string()),
+            ("opponent_team_abbr", pa.string()),
+            ("predicted_points", pa.float64()),
+            ("confidence_score", pa.float64()),
+            ("recommendation", pa.string()),
+            ("line_value", pa.float64()),
+            ("line_source", pa.string()),
+            ("line_margin", pa.float64()),
+            ("similar_games_count", pa.int64()),
+            ("avg_similarity_score", pa.float64()),
+            ("contributing_systems", pa.string()),
+            ("prediction_variance", pa.float64()),
+            ("feature_version", pa.string()),
+            ("feature_quality_score", pa.float64()),
+            ("model_version", pa.string()),
+            ("run_id", pa.string()),
+            ("created_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("game_date", "player_lookup", "system_id"),
+)
+
+PREDICTION_ACCURACY = TableSpec(
+    "prediction_accuracy",
+    pa.schema(
+        _fields(
+            ("game_date", pa.date32()),
+            ("player_lookup", pa.string()),
+            ("system_id", pa.string()),
+            ("game_id", pa.string()),
+            ("predicted_points", pa.float64()),
+            ("actual_points", pa.float64()),
+            ("confidence_score", pa.float64()),
+            ("recommendation", pa.string()),
+            ("line_value", pa.float64()),
+            ("line_source", pa.string()),
+            ("absolute_error", pa.float64()),
+            ("signed_error", pa.float64()),
+            ("within_3_points", pa.bool_()),
+            ("within_5_points", pa.bool_()),
+            ("predicted_margin", pa.float64()),
+            ("actual_margin", pa.float64()),
+            ("prediction_correct", pa.bool_()),
+            ("confidence_decile", pa.int64()),
+            ("minutes_played", pa.float64()),
+            ("blend_points", pa.float64()),
+            ("is_voided", pa.bool_()),
+            ("void_reason", pa.string()),
+            ("graded_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("game_date", "player_lookup", "system_id"),
+)
+
+BACKFILL_CHECKPOINTS = TableSpec(
+    "backfill_checkpoints",
+    pa.schema(
+        _fields(
+            ("run_key", pa.string()),
+            ("game_date", pa.date32()),
+            ("status", pa.string()),
+            ("players", pa.int64()),
+            ("predictions", pa.int64()),
+            ("skipped", pa.int64()),
+            ("load_seconds", pa.float64()),
+            ("predict_seconds", pa.float64()),
+            ("write_seconds", pa.float64()),
+            ("error", pa.string()),
+            ("attempt", pa.int64()),
+            ("run_id", pa.string()),
+            ("updated_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("run_key", "game_date"),
+)
+
+TABLES: tuple[TableSpec, ...] = (
+    PLAYER_GAME_SUMMARY,
+    ML_FEATURE_STORE,
+    PROP_LINES,
+    PLAYER_PROP_PREDICTIONS,
+    PREDICTION_ACCURACY,
+    BACKFILL_CHECKPOINTS,
+)
+TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
+
+
+def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """Select and cast `table`'s columns to `spec`'s schema; a missing column is an error."""
+    missing = [name for name in spec.schema.names if name not in table.column_names]
+    if missing:
+        raise ValueError(f"{spec.name}: missing column(s) {', '.join(missing)}")
+    return table.select(spec.schema.names).cast(spec.schema)
+
+
+# What `Warehouse.load_date` returns beside the feature rows (not stored tables: query results).
+# History: a player's recent played games, each with the context its own feature row had then
+# (NULL where that game had no feature row), for the similarity system.
+HISTORY_LIMIT_GAMES = 30
+HISTORY_WINDOW_DAYS = 90
+HISTORY_CONTEXT_COLUMNS: tuple[str, ...] = (
+    "days_rest",
+    "opponent_def_rating_last_15",
+    "points_avg_last_5",
+    "points_avg_season",
+    "league_def_rating_p33",
+    "league_def_rating_p67",
+)
+HISTORY_SCHEMA = pa.schema(
+    _fields(
+        ("player_lookup", pa.string()),
+        ("game_date", pa.date32()),
+        ("points", pa.float64()),
+        ("minutes_played", pa.float64()),
+        ("is_home", pa.bool_()),
+    )
+    + _fields(*((name, pa.float64()) for name in HISTORY_CONTEXT_COLUMNS))
+)
+# Lines: the latest snapshot per (player, bookmaker) taken on or before the game date.
+LINE_SNAPSHOT_SCHEMA = pa.schema(
+    _fields(
+        ("player_lookup", pa.string()),
+        ("bookmaker", pa.string()),
+        ("snapshot_ts", pa.timestamp("us", tz="UTC")),
+        ("points_line", pa.float64()),
+    )
+)

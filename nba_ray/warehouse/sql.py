@@ -1,0 +1,203 @@
+"""The warehouse's SQL, written once for both backends.
+
+Queries are built from SQL text that never contains a data value: every value travels as a typed
+parameter. The few things that differ between DuckDB and BigQuery (how a parameter, a list membership
+and a table are spelled) are the `Dialect`'s job, so each query below exists exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from nba_ray.warehouse.schemas import (
+    HISTORY_CONTEXT_COLUMNS,
+    HISTORY_LIMIT_GAMES,
+    HISTORY_SCHEMA,
+    LINE_SNAPSHOT_SCHEMA,
+    ML_FEATURE_STORE,
+    PLAYER_GAME_SUMMARY,
+    PROP_LINES,
+)
+
+ParamValue = str | int | float | bool | date | datetime | None
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed query parameter; `array` marks a list used with `Dialect.in_list`."""
+
+    name: str
+    value: ParamValue | Sequence[ParamValue]
+    type: str  # BigQuery type name: STRING, INT64, FLOAT64, BOOL, DATE, TIMESTAMP
+    array: bool = False
+
+
+@dataclass(frozen=True)
+class Between:
+    """An inclusive range condition for `where` clauses."""
+
+    low: ParamValue
+    high: ParamValue
+
+
+Condition = Mapping[str, Sequence[ParamValue] | Between | ParamValue]
+
+
+class Dialect(Protocol):
+    def param(self, name: str) -> str:
+        """How a named parameter is referenced in SQL text."""
+        ...
+
+    def in_list(self, column: str, name: str) -> str:
+        """`column` is one of the values of the array parameter `name`."""
+        ...
+
+    def table(self, name: str) -> str:
+        """The fully qualified, quoted reference to a project table."""
+        ...
+
+    @property
+    def float_type(self) -> str:
+        """The name of the 64-bit float type in CAST expressions."""
+        ...
+
+
+def param_type(value: ParamValue) -> str:
+    """The BigQuery type of a Python value (bool before int: bool is an int subclass)."""
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, datetime):
+        return "TIMESTAMP"
+    if isinstance(value, date):
+        return "DATE"
+    return "STRING"
+
+
+@dataclass(frozen=True)
+class Query:
+    sql: str
+    params: tuple[Param, ...] = ()
+
+
+def where(dialect: Dialect, condition: Condition) -> Query:
+    """`WHERE a IN (...) AND b BETWEEN ... AND c = ...`, with every value a parameter."""
+    clauses: list[str] = []
+    params: list[Param] = []
+    for i, (column, value) in enumerate(condition.items()):
+        name = f"w{i}"
+        if isinstance(value, Between):
+            clauses.append(f"{column} BETWEEN {dialect.param(name + 'lo')} AND {dialect.param(name + 'hi')}")
+            params += [
+                Param(name + "lo", value.low, param_type(value.low)),
+                Param(name + "hi", value.high, param_type(value.high)),
+            ]
+        elif isinstance(value, (list, tuple)):
+            if not value:
+                raise ValueError(f"empty value list for {column}: nothing would match")
+            clauses.append(dialect.in_list(column, name))
+            params.append(Param(name, list(value), param_type(value[0]), array=True))
+        else:
+            clauses.append(f"{column} = {dialect.param(name)}")
+            params.append(Param(name, value, param_type(value)))
+    return Query(" AND ".join(clauses), tuple(params))
+
+
+def select_where(dialect: Dialect, table: str, condition: Condition, order_by: str = "") -> Query:
+    clause = where(dialect, condition) if condition else Query("TRUE")
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return Query(f"SELECT * FROM {dialect.table(table)} WHERE {clause.sql}{order}", clause.params)
+
+
+def game_dates(dialect: Dialect, start: date, end: date) -> Query:
+    return Query(
+        f"SELECT DISTINCT game_date FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} "
+        f"WHERE game_date BETWEEN {dialect.param('start')} AND {dialect.param('end')} ORDER BY game_date",
+        (Param("start", start, "DATE"), Param("end", end, "DATE")),
+    )
+
+
+def date_players(dialect: Dialect, game_date: date, feature_version: str) -> Query:
+    return Query(
+        f"SELECT player_lookup FROM {dialect.table(ML_FEATURE_STORE.name)} "
+        f"WHERE game_date = {dialect.param('d')} AND feature_version = {dialect.param('v')} "
+        "ORDER BY player_lookup",
+        (Param("d", game_date, "DATE"), Param("v", feature_version, "STRING")),
+    )
+
+
+def _date_and_players(game_date: date, players: Sequence[str]) -> tuple[Param, ...]:
+    return (Param("d", game_date, "DATE"), Param("players", list(players), "STRING", array=True))
+
+
+def features_for(dialect: Dialect, game_date: date, players: Sequence[str], feature_version: str) -> Query:
+    return Query(
+        f"SELECT * FROM {dialect.table(ML_FEATURE_STORE.name)} "
+        f"WHERE game_date = {dialect.param('d')} AND feature_version = {dialect.param('v')} "
+        f"AND {dialect.in_list('player_lookup', 'players')}",
+        (*_date_and_players(game_date, players), Param("v", feature_version, "STRING")),
+    )
+
+
+def history_for(
+    dialect: Dialect, game_date: date, players: Sequence[str], since: date, feature_version: str
+) -> Query:
+    """Each player's last played games in [since, game_date), with that game's feature-row context."""
+    context = ", ".join(f"f.{name}" for name in HISTORY_CONTEXT_COLUMNS)
+    return Query(
+        f"SELECT {', '.join(HISTORY_SCHEMA.names)} FROM ("
+        f"SELECT g.player_lookup, g.game_date, CAST(g.points AS {dialect.float_type}) AS points, "
+        f"g.minutes_played, g.is_home, {context}, "
+        "ROW_NUMBER() OVER (PARTITION BY g.player_lookup ORDER BY g.game_date DESC) AS recency "
+        f"FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} AS g "
+        f"LEFT JOIN {dialect.table(ML_FEATURE_STORE.name)} AS f "
+        f"ON f.player_lookup = g.player_lookup AND f.game_date = g.game_date "
+        f"AND f.feature_version = {dialect.param('v')} "
+        f"WHERE {dialect.in_list('g.player_lookup', 'players')} "
+        f"AND g.game_date >= {dialect.param('since')} AND g.game_date < {dialect.param('d')} "
+        f"AND g.minutes_played > 0"
+        f") AS recent WHERE recency <= {HISTORY_LIMIT_GAMES}",
+        (
+            *_date_and_players(game_date, players),
+            Param("since", since, "DATE"),
+            Param("v", feature_version, "STRING"),
+        ),
+    )
+
+
+def lines_for(dialect: Dialect, game_date: date, players: Sequence[str]) -> Query:
+    """The latest snapshot per (player, bookmaker) for the date; the systems apply bookmaker priority."""
+    return Query(
+        f"SELECT {', '.join(LINE_SNAPSHOT_SCHEMA.names)} FROM ("
+        "SELECT player_lookup, bookmaker, snapshot_ts, points_line, "
+        "ROW_NUMBER() OVER (PARTITION BY player_lookup, bookmaker ORDER BY snapshot_ts DESC) AS latest "
+        f"FROM {dialect.table(PROP_LINES.name)} "
+        f"WHERE game_date = {dialect.param('d')} AND {dialect.in_list('player_lookup', 'players')}"
+        ") AS snapshots WHERE latest = 1",
+        _date_and_players(game_date, players),
+    )
+
+
+def training_rows(dialect: Dialect, start: date, end: date, feature_version: str) -> Query:
+    """Feature rows joined to the points actually scored, for played games only."""
+    return Query(
+        f"SELECT f.*, CAST(g.points AS {dialect.float_type}) AS actual_points, "
+        "g.minutes_played AS actual_minutes "
+        f"FROM {dialect.table(ML_FEATURE_STORE.name)} AS f "
+        f"JOIN {dialect.table(PLAYER_GAME_SUMMARY.name)} AS g "
+        "ON g.game_id = f.game_id AND g.player_lookup = f.player_lookup "
+        f"WHERE f.game_date BETWEEN {dialect.param('start')} AND {dialect.param('end')} "
+        f"AND f.feature_version = {dialect.param('v')} AND g.minutes_played > 0 "
+        "ORDER BY f.game_date, f.player_lookup",
+        (Param("start", start, "DATE"), Param("end", end, "DATE"), Param("v", feature_version, "STRING")),
+    )
+
+
+def count_rows(dialect: Dialect, table: str) -> Query:
+    return Query(f"SELECT COUNT(*) AS n FROM {dialect.table(table)}")

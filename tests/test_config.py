@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nba_ray.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_local_yaml_equals_the_builtin_defaults() -> None:
+    assert load_settings(ROOT / "configs" / "local.yaml", environ={}) == Settings()
+
+
+def test_bigquery_yaml_is_valid() -> None:
+    settings = load_settings(ROOT / "configs" / "bigquery.yaml", environ={})
+    assert settings.warehouse.kind == "bigquery"
+    assert settings.warehouse.dataset == "nba"
+
+
+def test_environment_overrides_a_key() -> None:
+    settings = load_settings(
+        None, environ={"NBA_RAY_WAREHOUSE__PATH": "/data/x.duckdb", "NBA_RAY_BATCHING__CHUNK_SIZE": "40"}
+    )
+    assert settings.warehouse.path == Path("/data/x.duckdb")
+    assert settings.batching.chunk_size == 40
+
+
+def test_unknown_key_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("batching:\n  chunk_sise: 10\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml: batching.chunk_sise: unknown key"):
+        load_settings(path, environ={})
+
+
+@pytest.mark.parametrize("dataset", ["nba; DROP TABLE x", "nba`.x", "a b", "nba--", "x.y"])
+def test_dataset_carrying_sql_is_rejected(dataset: str) -> None:
+    with pytest.raises(ConfigError, match="warehouse.dataset"):
+        load_settings(None, environ={"NBA_RAY_WAREHOUSE__DATASET": dataset})
+
+
+def test_project_carrying_sql_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="warehouse.project"):
+        load_settings(None, environ={"NBA_RAY_WAREHOUSE__PROJECT": "proj`; select 1"})
+
+
+def test_unknown_system_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="systems"):
+        load_settings(None, environ={"NBA_RAY_SYSTEMS__ENABLED": "[moving_average_baseline_v1, magic_v9]"})
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.yaml", environ={})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("warehouse: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(bad, environ={})
