@@ -11,12 +11,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from nba_ray import commands
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
+from nba_ray.systems.model import ModelContractError, WalkForwardError
 from nba_ray.warehouse.errors import WarehouseError
 
 EXIT_BAD_INPUT = 2
@@ -71,6 +72,40 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     return commands.status(settings)
 
 
+def _train(args: argparse.Namespace, settings: Settings) -> int:
+    end = parse_date("--train-end", args.train_end)
+    start = parse_date("--train-start", args.train_start) if args.train_start else None
+    if start and start > end:
+        raise UsageError(f"--train-start {start} is after --train-end {end}")
+    return commands.train(settings, start, end, args.out)
+
+
+def backfill_dates(args: argparse.Namespace) -> list[date] | None:
+    """--dates D,D or --start/--end (every calendar day; the driver keeps the game days)."""
+    if args.dates and (args.start or args.end):
+        raise UsageError("give either --dates or --start/--end, not both")
+    if args.dates:
+        return sorted({parse_date("--dates", d.strip()) for d in args.dates.split(",") if d.strip()})
+    if bool(args.start) != bool(args.end):
+        raise UsageError("--start and --end go together")
+    if not args.start:
+        return None
+    start, end = parse_range(args)
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _backfill(args: argparse.Namespace, settings: Settings) -> int:
+    dates = backfill_dates(args)
+    systems = [s.strip() for s in args.systems.split(",")] if args.systems else None
+    return commands.backfill(
+        commands.with_systems(settings, systems),
+        dates,
+        resume=args.resume,
+        dry_run=args.dry_run,
+        show_progress=not args.no_progress,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nba-ray",
@@ -101,6 +136,29 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--box-scores", nargs="+", required=True, metavar="PATH", help="CSV or Parquet files")
 
     date_range(command("features", "Build ml_feature_store for the game dates in a range.", _features))
+
+    train = command("train", "Train xgboost_v1 walk-forward on feature rows joined to actual points.", _train)
+    train.add_argument("--train-end", required=True, help="last game date used for training")
+    train.add_argument("--train-start", default=None, help="first game date used (default: all earlier)")
+    train.add_argument("--out", type=Path, default=None, help="model directory (default: config model.path)")
+
+    backfill = command(
+        "backfill",
+        "Predict every game date in a range on Ray and write the predictions (resumable).",
+        _backfill,
+    )
+    backfill.add_argument("--start", default=None, help="first date, YYYY-MM-DD")
+    backfill.add_argument("--end", default=None, help="last date, YYYY-MM-DD")
+    backfill.add_argument("--dates", default=None, help="comma-separated dates instead of a range")
+    backfill.add_argument("--systems", default=None, help="comma-separated system ids (default: config)")
+    backfill.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="skip dates already done under the same run key (default) or redo them all",
+    )
+    backfill.add_argument("--dry-run", action="store_true", help="report the dates that would run, then stop")
+    backfill.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     command("status", "Show table counts, backfill checkpoints and the model.", _status)
     return parser
 
@@ -116,7 +174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         return args.run(args, settings)
-    except (UsageError, ConfigError, BoxScoreError, commands.CommandError) as err:
+    except (
+        UsageError,
+        ConfigError,
+        BoxScoreError,
+        commands.CommandError,
+        ModelContractError,
+        WalkForwardError,
+    ) as err:
         print(f"nba-ray {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except WarehouseError as err:

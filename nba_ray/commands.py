@@ -14,16 +14,23 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+from nba_ray.backfill.driver import run_backfill
+from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings
 from nba_ray.data.importer import read_box_scores
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
+from nba_ray.systems.model import ModelArtifact, train_model
+from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
 
 # Feature windows reach back to the start of the previous season; this covers it from any date.
 HISTORY_LOOKBACK = timedelta(days=550)
+# What a fresh machine gets: a model trained on the first season, predictions for the second.
+PROVISION_SEASONS = ("2021-22", "2022-23")
+PROVISION_SEED = 7
 
 
 class CommandError(ValueError):
@@ -31,17 +38,21 @@ class CommandError(ValueError):
 
 
 def seed(settings: Settings, seasons: Sequence[str], seed_value: int) -> int:
+    with open_warehouse(settings) as warehouse:
+        seed_league(warehouse, seasons, seed_value)
+    return 0
+
+
+def seed_league(warehouse: Warehouse, seasons: Sequence[str], seed_value: int) -> None:
     started = time.perf_counter()
     league = generate_league(seasons, seed=seed_value)
-    with open_warehouse(settings) as warehouse:
-        rows = warehouse.replace_box_scores(league.box_scores)
-        lines = warehouse.replace_prop_lines(league.prop_lines)
+    rows = warehouse.replace_box_scores(league.box_scores)
+    lines = warehouse.replace_prop_lines(league.prop_lines)
     played = int(pc.sum(pc.greater(league.box_scores["minutes_played"], 0)).as_py())
     print(
         f"seeded {', '.join(seasons)} (seed {seed_value}): {rows:,} box-score rows ({played:,} played), "
         f"{lines:,} prop-line snapshots in {time.perf_counter() - started:.1f}s"
     )
-    return 0
 
 
 def import_box_scores(settings: Settings, paths: Sequence[Path]) -> int:
@@ -96,3 +107,97 @@ def status(settings: Settings) -> int:
     else:
         print("backfill checkpoints: none")
     return 0
+
+
+def train(settings: Settings, train_start: date | None, train_end: date, out: Path | None) -> int:
+    with open_warehouse(settings) as warehouse:
+        artifact = train_and_save(warehouse, settings, train_start, train_end, out or settings.model.path)
+    meta = artifact.metadata
+    print(
+        f"validation MAE {meta.validation_mae:.3f} vs blend {meta.validation_blend_mae:.3f} "
+        f"(bias {meta.validation_bias:+.3f}, objective {meta.objective}, {meta.rounds} rounds)"
+    )
+    return 0
+
+
+def train_and_save(
+    warehouse: Warehouse, settings: Settings, train_start: date | None, train_end: date, out: Path
+) -> ModelArtifact:
+    """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward) and save it."""
+    started = time.perf_counter()
+    rows = warehouse.read_training_rows(train_start or date(1946, 1, 1), train_end).to_pandas()
+    if rows.empty:
+        raise CommandError(
+            f"no feature rows with actual points up to {train_end}: run `nba-ray features` for that range"
+        )
+    first = train_start or rows["game_date"].min()
+    artifact = train_model(rows, train_start=first, train_end=train_end, params=settings.model.training)
+    artifact.save(out)
+    print(
+        f"trained {artifact.version_id} on {len(rows):,} rows ({first} → {train_end}) "
+        f"in {time.perf_counter() - started:.1f}s: saved to {out}"
+    )
+    return artifact
+
+
+def with_systems(settings: Settings, systems: Sequence[str] | None) -> Settings:
+    """Settings with only `systems` enabled (validated: an unknown id is an error)."""
+    if not systems:
+        return settings
+    try:
+        chosen = SystemsSettings.model_validate({**settings.systems.model_dump(), "enabled": list(systems)})
+    except ValueError as err:
+        raise CommandError(f"--systems: {str(err).splitlines()[-1].strip()}") from None
+    return settings.model_copy(update={"systems": chosen})
+
+
+def backfill(
+    settings: Settings,
+    dates: Sequence[date] | None,
+    *,
+    resume: bool = True,
+    dry_run: bool = False,
+    show_progress: bool = True,
+) -> int:
+    """Predict every game date in `dates`; on an empty embedded warehouse, provision a demo first."""
+    with open_warehouse(settings) as warehouse:
+        if warehouse.table_counts()["player_game_summary"] == 0:
+            dates = provision(warehouse, settings, dates)
+        elif dates is None:
+            raise CommandError("give the dates to predict: --start D --end D, or --dates D,D")
+        progress = Progress(len(dates), enabled=show_progress)
+        try:
+            report = run_backfill(
+                settings, warehouse, dates, resume=resume, dry_run=dry_run, on_date=progress.date_finished
+            )
+        finally:
+            progress.close()
+    if report.dry_run:
+        print(
+            f"dry run {report.run_key}: {len(report.game_dates)} game date(s) to predict, "
+            f"{len(report.already_done)} already done"
+        )
+        for game_date in report.game_dates:
+            print(f"  {game_date}")
+        return 0
+    print(summary(report))
+    return report.exit_code
+
+
+def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | None) -> list[date]:
+    """Fill an empty embedded warehouse with a synthetic league, its features and a walk-forward model;
+    return `dates`, or the last synthetic season's game dates when none were asked for."""
+    if settings.warehouse.kind != "duckdb":
+        raise CommandError("the warehouse has no box scores: run `nba-ray import` first")
+    print(
+        f"the embedded warehouse {settings.warehouse.path} is empty: provisioning a synthetic league "
+        f"({', '.join(PROVISION_SEASONS)}), its features and a walk-forward model"
+    )
+    seed_league(warehouse, PROVISION_SEASONS, PROVISION_SEED)
+    all_dates = warehouse.game_dates(date(1946, 1, 1), date(2999, 12, 31))
+    refresh_features(warehouse, all_dates[0], all_dates[-1])
+    first_season_end = max(
+        d for d in all_dates if d.year <= int(PROVISION_SEASONS[0][:4]) + 1 and d.month < 8
+    )
+    train_and_save(warehouse, settings, None, first_season_end, settings.model.path)
+    return list(dates) if dates else [d for d in all_dates if d > first_season_end]

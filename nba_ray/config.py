@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from nba_ray.systems.settings import SystemsSettings
+from nba_ray.systems.settings import SystemsSettings, XGBoostTrainParams
 
 ENV_PREFIX = "NBA_RAY_"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
@@ -98,6 +98,7 @@ class ModelSettings(_Section):
     path: Path = Path("data/models/xgboost_v1")
     # The backfill refuses a model trained on dates it predicts unless this is set.
     allow_overlap: bool = False
+    training: XGBoostTrainParams = XGBoostTrainParams()
 
 
 class Settings(_Section):

@@ -260,18 +260,23 @@ def test_checkpoints_upsert_per_run_key_and_date(duckdb_warehouse: DuckDBWarehou
         "run_id": "x",
         "updated_at": datetime.now(UTC),
     }
-    duckdb_warehouse.write_checkpoint(
-        base | {"run_key": "k", "game_date": DAY, "status": "failed", "attempt": 1}
+    other = DAY + timedelta(days=1)
+    duckdb_warehouse.write_checkpoints(
+        "k",
+        [
+            base | {"run_key": "k", "game_date": DAY, "status": "failed", "attempt": 1},
+            base | {"run_key": "k", "game_date": other, "status": "done", "attempt": 1},
+        ],
     )
-    duckdb_warehouse.write_checkpoint(
-        base | {"run_key": "k", "game_date": DAY, "status": "done", "attempt": 2}
+    duckdb_warehouse.write_checkpoints(
+        "k", [base | {"run_key": "k", "game_date": DAY, "status": "done", "attempt": 2}]
     )
-    duckdb_warehouse.write_checkpoint(
-        base | {"run_key": "j", "game_date": DAY, "status": "done", "attempt": 1}
+    duckdb_warehouse.write_checkpoints(
+        "j", [base | {"run_key": "j", "game_date": DAY, "status": "done", "attempt": 1}]
     )
     mine = duckdb_warehouse.read_checkpoints("k").to_pylist()
-    assert [(r["status"], r["attempt"]) for r in mine] == [("done", 2)]
-    assert duckdb_warehouse.read_checkpoints().num_rows == 2
+    assert [(r["game_date"], r["status"], r["attempt"]) for r in mine] == [(DAY, "done", 2), (other, "done", 1)]
+    assert duckdb_warehouse.read_checkpoints().num_rows == 3
 
 
 def test_reimport_replaces_games(duckdb_warehouse: DuckDBWarehouse) -> None:

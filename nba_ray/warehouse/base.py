@@ -244,11 +244,11 @@ class Warehouse(ABC):
         condition = {"game_date": sql.Between(start, end)}
         return self._read(PREDICTION_ACCURACY, condition, "game_date, player_lookup, system_id")
 
-    def write_checkpoint(self, row: Mapping[str, Any]) -> None:
-        table = pa.Table.from_pylist([dict(row)], schema=BACKFILL_CHECKPOINTS.schema)
-        self._replace_where(
-            BACKFILL_CHECKPOINTS, table, {"run_key": row["run_key"], "game_date": row["game_date"]}
-        )
+    def write_checkpoints(self, run_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Upsert the checkpoint rows of one run key (one write for a whole group of dates)."""
+        table = pa.Table.from_pylist([dict(row) for row in rows], schema=BACKFILL_CHECKPOINTS.schema)
+        dates = [row["game_date"] for row in rows]
+        self._replace_where(BACKFILL_CHECKPOINTS, table, {"run_key": run_key, "game_date": dates})
 
     def read_checkpoints(self, run_key: str | None = None) -> pa.Table:
         condition: sql.Condition = {"run_key": run_key} if run_key else {}

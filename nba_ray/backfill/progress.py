@@ -1,0 +1,83 @@
+"""What a person watching a backfill sees: a progress bar, one log line per date, a closing summary."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import Counter
+
+from tqdm import tqdm
+
+from nba_ray.backfill.checkpoints import DONE, DateOutcome
+from nba_ray.backfill.driver import BackfillReport
+
+log = logging.getLogger("nba_ray.backfill")
+
+
+class Progress:
+    """Counts dates, players and predictions as the writer finishes dates; safe to call from its thread."""
+
+    def __init__(self, total_dates: int, enabled: bool = True) -> None:
+        self.started = time.perf_counter()
+        self.players = 0
+        self.predictions = 0
+        self.bar = tqdm(
+            total=total_dates,
+            unit="date",
+            desc="backfill",
+            disable=not enabled or not sys.stderr.isatty(),
+            dynamic_ncols=True,
+        )
+
+    def date_finished(self, outcome: DateOutcome) -> None:
+        self.players += outcome.players
+        self.predictions += outcome.predictions
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        self.bar.set_postfix(
+            players=f"{self.players:,}",
+            predictions=f"{self.predictions:,}",
+            rate=f"{self.predictions / elapsed:,.0f}/s",
+        )
+        self.bar.update(1)
+        if outcome.status == DONE:
+            log.info(
+                "%s done: %d players, %d predictions, %d skipped | load %.2fs predict %.2fs write %.2fs",
+                outcome.game_date,
+                outcome.players,
+                outcome.predictions,
+                outcome.skipped,
+                outcome.load_seconds,
+                outcome.predict_seconds,
+                outcome.write_seconds,
+            )
+        else:
+            log.error("%s FAILED: %s", outcome.game_date, outcome.error)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def summary(report: BackfillReport) -> str:
+    """The closing table: dates by status, predictions per system, skips by reason, wall time."""
+    done = [o for o in report.outcomes if o.status == DONE]
+    per_system: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for outcome in done:
+        per_system.update(outcome.per_system)
+        reasons.update(outcome.skip_reasons)
+    lines = [
+        f"backfill {report.run_key} (run {report.run_id})",
+        f"  dates requested {report.requested_dates:>8,}",
+        f"  game dates run  {len(report.outcomes):>8,}   ok {len(done):,}   failed {len(report.failed):,}",
+        f"  already done    {len(report.already_done):>8,}   (same run key; --no-resume redoes them)",
+        f"  predictions     {sum(per_system.values()):>8,}",
+    ]
+    lines += [f"    {system:<30} {count:>9,}" for system, count in sorted(per_system.items())]
+    if reasons:
+        lines.append(f"  skips           {sum(reasons.values()):>8,}")
+        lines += [f"    {reason:<46} {count:>9,}" for reason, count in sorted(reasons.items())]
+    for failure in report.failed:
+        lines.append(f"  FAILED {failure.game_date}: {failure.error}")
+    lines.append(f"  wall time {report.wall_seconds:.1f}s (Ray start {report.ray_start_seconds:.1f}s)")
+    return "\n".join(lines)
