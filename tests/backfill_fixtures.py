@@ -1,0 +1,77 @@
+"""A small synthetic league with features and a walk-forward model, built once and copied per test."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from nba_ray.commands import refresh_features, seed_league, train_and_save
+from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
+from nba_ray.systems.settings import XGBoostTrainParams
+from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+
+SEASON = "2022-23"
+TRAIN_END = date(2023, 1, 15)
+# A fortnight after the model's training data ends: enough dates to exercise the pipeline.
+BACKFILL_START, BACKFILL_END = date(2023, 1, 16), date(2023, 1, 29)
+# Fast training for tests: the model is real, just smaller than production's.
+TEST_TRAINING = XGBoostTrainParams(max_rounds=60, early_stopping_rounds=10, objectives=("reg:squarederror",))
+# What identifies a prediction's content (run_id and created_at say when it was made, not what).
+CONTENT_COLUMNS = [
+    "prediction_id", "system_id", "game_date", "player_lookup", "predicted_points", "confidence_score",
+    "recommendation", "line_value", "line_source", "line_margin", "similar_games_count",
+    "avg_similarity_score", "contributing_systems", "prediction_variance", "model_version",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class League:
+    """A built league: copy it to get an independent warehouse with its own settings."""
+
+    directory: Path
+
+    def copy_to(self, target: Path, **batching: object) -> Settings:
+        shutil.copytree(self.directory, target)
+        return test_settings(target, **batching)
+
+
+def test_settings(directory: Path, **batching: object) -> Settings:
+    return Settings(
+        warehouse=WarehouseSettings(path=directory / "nba.duckdb"),
+        model=ModelSettings(path=directory / "model", training=TEST_TRAINING),
+        ray=RaySettings(num_actors=2),
+        batching=BatchingSettings(retry_backoff_seconds=0.0, **batching),  # type: ignore[arg-type]
+    )
+
+
+def build_league(directory: Path) -> League:
+    settings = test_settings(directory)
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        seed_league(warehouse, [SEASON], seed_value=11)
+        dates = warehouse.game_dates(date(2022, 7, 1), date(2023, 7, 1))
+        refresh_features(warehouse, dates[0], dates[-1])
+        train_and_save(warehouse, settings, None, TRAIN_END, settings.model.path)
+    return League(directory)
+
+
+def predictions(settings: Settings) -> pd.DataFrame:
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        return warehouse.read_predictions(date(2000, 1, 1), date(2100, 1, 1)).to_pandas()
+
+
+def content(frame: pd.DataFrame) -> pd.DataFrame:
+    """Predictions without when/by-which-run columns, in a canonical order."""
+    return frame[CONTENT_COLUMNS].sort_values(["game_date", "player_lookup", "system_id"]).reset_index(drop=True)
+
+
+def checkpoints(settings: Settings) -> pd.DataFrame:
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        return warehouse.read_checkpoints().to_pandas()
+
+
+def backfill_dates() -> list[date]:
+    return list(pd.date_range(BACKFILL_START, BACKFILL_END).date)

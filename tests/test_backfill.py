@@ -1,0 +1,208 @@
+"""The Ray backfill end to end on a synthetic league: counts, exactly-once, resume and fault tolerance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import ray
+
+from nba_ray.backfill.actors import PredictorWorker
+from nba_ray.backfill.checkpoints import DONE, FAILED
+from nba_ray.backfill.driver import BackfillReport, run_backfill
+from nba_ray.cli import main
+from nba_ray.config import Settings
+from nba_ray.systems.base import SYSTEM_IDS
+from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from nba_ray.warehouse.errors import WarehouseError
+from tests.backfill_fixtures import (
+    BACKFILL_END,
+    BACKFILL_START,
+    League,
+    backfill_dates,
+    build_league,
+    checkpoints,
+    content,
+    predictions,
+)
+
+
+@pytest.fixture(scope="session")
+def league(tmp_path_factory: pytest.TempPathFactory) -> League:
+    return build_league(tmp_path_factory.mktemp("league") / "base")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray() -> Iterator[None]:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(include_dashboard=False, log_to_driver=False, num_cpus=2)
+    yield
+    ray.shutdown()
+
+
+def backfill(settings: Settings, dates: list[date] | None = None, **kwargs: object) -> BackfillReport:
+    with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
+        return run_backfill(settings, warehouse, dates or backfill_dates(), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def reference(league: League, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BackfillReport]:
+    """One full run over the range: every other test compares against it."""
+    settings = league.copy_to(tmp_path_factory.mktemp("reference") / "w")
+    return settings, backfill(settings)
+
+
+def test_rows_are_players_times_systems_minus_counted_skips(reference: tuple[Settings, BackfillReport]) -> None:
+    settings, report = reference
+    assert report.exit_code == 0 and report.failed == []
+    rows = predictions(settings)
+    assert not rows.duplicated(["game_date", "player_lookup", "system_id"]).any()
+    assert set(rows["system_id"]) == set(SYSTEM_IDS)
+    for outcome in report.outcomes:
+        on_date = rows[rows["game_date"] == outcome.game_date]
+        assert len(on_date) == outcome.predictions > 0
+        assert outcome.predictions + outcome.skipped == outcome.players * len(SYSTEM_IDS)
+        assert sum(outcome.skip_reasons.values()) == outcome.skipped
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        game_days = warehouse.game_dates(BACKFILL_START, BACKFILL_END)
+        feature_players = warehouse.read_features(BACKFILL_START, BACKFILL_END).to_pandas()
+    assert [o.game_date for o in report.outcomes] == game_days  # game days only, in order
+    assert set(rows["player_lookup"]) <= set(feature_players["player_lookup"])
+    marks = checkpoints(settings)
+    assert set(marks["game_date"]) == set(game_days) and set(marks["status"]) == {DONE}
+    assert (rows["line_source"] == "ACTUAL_PROP").any() and (rows["line_source"] == "ESTIMATED_AVG").any()
+
+
+def test_second_run_resumes_and_changes_nothing(reference: tuple[Settings, BackfillReport]) -> None:
+    settings, first = reference
+    before = predictions(settings)
+    again = backfill(settings)
+    assert again.outcomes == [] and len(again.already_done) == len(first.outcomes)
+    assert predictions(settings).equals(before)
+
+
+def test_no_resume_rerun_gives_identical_predictions(
+    league: League, reference: tuple[Settings, BackfillReport], tmp_path: Path
+) -> None:
+    settings = league.copy_to(tmp_path / "w")
+    backfill(settings)
+    second = backfill(settings, resume=False)
+    assert len(second.outcomes) == len(reference[1].outcomes)
+    assert content(predictions(settings)).equals(content(predictions(reference[0])))
+
+
+def test_subrange_then_full_range_equals_one_full_run(
+    league: League, reference: tuple[Settings, BackfillReport], tmp_path: Path
+) -> None:
+    settings = league.copy_to(tmp_path / "w", in_flight_dates=1, chunk_size=40)
+    dates = backfill_dates()
+    backfill(settings, dates[3:8])
+    full = backfill(settings)
+    assert len(full.already_done) == len([o for o in reference[1].outcomes if o.game_date in dates[3:8]])
+    assert content(predictions(settings)).equals(content(predictions(reference[0])))
+
+
+def crash_once_worker(marker: Path) -> type[PredictorWorker]:
+    """The real predictor, but the first chunk any actor is given kills its process (once: a marker file).
+    Defined in a function so Ray ships the class, marker path included, to the actors by value."""
+
+    class CrashOnceWorker(PredictorWorker):
+        def predict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if marker.exists():
+                marker.unlink()
+                os._exit(1)
+            return super().predict(*args, **kwargs)
+
+    return CrashOnceWorker
+
+
+def test_actor_killed_mid_date_is_restarted_and_results_identical(
+    league: League, reference: tuple[Settings, BackfillReport], tmp_path: Path
+) -> None:
+    marker = tmp_path / "crash-once"
+    marker.touch()
+    settings = league.copy_to(tmp_path / "w")
+    report = backfill(settings, worker_class=crash_once_worker(marker))
+    assert not marker.exists(), "no actor crashed: the fault was not injected"
+    assert report.exit_code == 0
+    assert content(predictions(settings)).equals(content(predictions(reference[0])))
+
+
+class LoadFailsOn(DuckDBWarehouse):
+    """The real warehouse, but one date's batch load always fails (a broken partition, say)."""
+
+    broken = date(2023, 1, 20)
+
+    def load_players(self, game_date, players):  # type: ignore[no-untyped-def]
+        if game_date == self.broken:
+            raise WarehouseError("injected: partition unavailable")
+        return super().load_players(game_date, players)
+
+
+def test_failed_date_is_recorded_and_resume_completes_it(
+    league: League, reference: tuple[Settings, BackfillReport], tmp_path: Path
+) -> None:
+    settings = league.copy_to(tmp_path / "w")
+    with LoadFailsOn(settings.warehouse.path, settings.batching) as warehouse:
+        report = run_backfill(settings, warehouse, backfill_dates())
+    assert report.exit_code == 1
+    assert [o.game_date for o in report.failed] == [LoadFailsOn.broken]
+    assert "partition unavailable" in (report.failed[0].error or "")
+    marks = checkpoints(settings).set_index("game_date")
+    assert marks.loc[LoadFailsOn.broken, "status"] == FAILED
+    assert (marks.drop(index=LoadFailsOn.broken)["status"] == DONE).all()
+    first_run = marks["run_id"].drop(index=LoadFailsOn.broken)
+
+    resumed = backfill(settings)
+    assert [o.game_date for o in resumed.outcomes] == [LoadFailsOn.broken]
+    marks = checkpoints(settings).set_index("game_date")
+    assert marks.loc[LoadFailsOn.broken, "attempt"] == 2
+    assert marks["run_id"].drop(index=LoadFailsOn.broken).equals(first_run)  # done dates not redone
+    assert content(predictions(settings)).equals(content(predictions(reference[0])))
+
+
+def test_dry_run_writes_nothing(league: League, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = league.copy_to(tmp_path / "w")
+    report = backfill(settings, dry_run=True)
+    assert report.dry_run and len(report.game_dates) > 5 and report.outcomes == []
+    assert predictions(settings).empty and checkpoints(settings).empty
+
+
+def test_dates_without_games_are_skipped_not_failed(league: League, tmp_path: Path) -> None:
+    settings = league.copy_to(tmp_path / "w")
+    all_star_break = [date(2023, 2, 18), date(2023, 2, 19), date(2023, 7, 4)]
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        no_games = [d for d in all_star_break if not warehouse.game_dates(d, d)]
+    report = backfill(settings, no_games)
+    assert no_games and report.exit_code == 0 and report.outcomes == [] and report.game_dates == []
+
+
+def _cli_config(settings: Settings, tmp_path: Path) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"warehouse:\n  path: {settings.warehouse.path}\nmodel:\n  path: {settings.model.path}\n"
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2023-02-01", "--end", "2023-01-01"], "--start 2023-02-01 is after --end 2023-01-01"),
+        (["--start", "2023-13-01", "--end", "2023-01-01"], "--start: '2023-13-01' is not a date"),
+        (["--dates", "2023-01-20", "--systems", "magic_v9"], "--systems"),
+        (["--start", "2023-01-20"], "--start and --end go together"),
+        (["--start", "2022-12-01", "--end", "2022-12-31"], "not before the first predicted date"),
+    ],
+)
+def test_bad_input_is_rejected_before_any_work(
+    league: League, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    settings = league.copy_to(tmp_path / "w")
+    assert main(["backfill", "--config", _cli_config(settings, tmp_path), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+    assert predictions(settings).empty and checkpoints(settings).empty
