@@ -72,6 +72,11 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     return commands.status(settings)
 
 
+def _grade(args: argparse.Namespace, settings: Settings) -> int:
+    start, end = parse_range(args)
+    return commands.grade(settings, start, end, args.report)
+
+
 def _train(args: argparse.Namespace, settings: Settings) -> int:
     end = parse_date("--train-end", args.train_end)
     start = parse_date("--train-start", args.train_start) if args.train_start else None
@@ -159,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill.add_argument("--dry-run", action="store_true", help="report the dates that would run, then stop")
     backfill.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    grade = command(
+        "grade", "Grade predictions in a range against box scores; print the table, write a report.", _grade
+    )
+    date_range(grade)
+    grade.add_argument(
+        "--report", type=Path, default=None, metavar="DIR", help="write report.md and plots here"
+    )
     command("status", "Show table counts, backfill checkpoints and the model.", _status)
     return parser
 

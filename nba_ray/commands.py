@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -20,6 +20,8 @@ from nba_ray.config import Settings
 from nba_ray.data.importer import read_box_scores
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
+from nba_ray.grading import accuracy_table, format_table, write_report
+from nba_ray.grading import grade as grade_predictions
 from nba_ray.systems.model import ModelArtifact, train_model
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, open_warehouse
@@ -201,3 +203,33 @@ def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | 
     )
     train_and_save(warehouse, settings, None, first_season_end, settings.model.path)
     return list(dates) if dates else [d for d in all_dates if d > first_season_end]
+
+
+def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -> int:
+    """Grade the predictions of [start, end] against their box scores, replace that range's accuracy rows
+    (re-grading is idempotent), print the per-system table and, with `report_dir`, write the report."""
+    started = time.perf_counter()
+    with open_warehouse(settings) as warehouse:
+        predictions = warehouse.read_predictions(start, end)
+        if predictions.num_rows == 0:
+            raise CommandError(f"no predictions from {start} to {end}: run `nba-ray backfill` for that range")
+        box_scores = warehouse.read_box_scores(start, end)
+        features = warehouse.read_features(start, end)
+        rows = grade_predictions(predictions, box_scores, features, datetime.now(UTC))
+        written = warehouse.replace_accuracy(rows, start, end)
+    accuracy = rows.to_pandas()
+    print(f"graded {written:,} predictions {start} → {end} in {time.perf_counter() - started:.1f}s")
+    print(format_table(accuracy_table(accuracy)))
+    voided = int(pc.sum(rows["is_voided"]).as_py() or 0)
+    print(f"voided (player did not play or no box score): {voided:,} of {written:,}")
+    unplayed = set(pc.unique(predictions["game_date"]).to_pylist()) - set(
+        pc.unique(box_scores["game_date"]).to_pylist()
+    )
+    if unplayed:
+        print(
+            f"note: {len(unplayed)} predicted date(s) have no box scores at all (first {min(unplayed)}); "
+            "their predictions are voided as 'no box score': import them and grade again"
+        )
+    if report_dir is not None:
+        print(f"report: {write_report(accuracy, report_dir, f'nba-ray accuracy, {start} → {end}')}")
+    return 0

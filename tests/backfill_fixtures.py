@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from nba_ray.commands import refresh_features, seed_league, train_and_save
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
@@ -58,6 +59,12 @@ def build_league(directory: Path) -> League:
     return League(directory)
 
 
+@pytest.fixture(scope="session")
+def league(tmp_path_factory: pytest.TempPathFactory) -> League:
+    """The league, built once per test session (import this fixture into a test module to use it)."""
+    return build_league(tmp_path_factory.mktemp("league") / "base")
+
+
 def predictions(settings: Settings) -> pd.DataFrame:
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
         return warehouse.read_predictions(date(2000, 1, 1), date(2100, 1, 1)).to_pandas()
@@ -65,7 +72,9 @@ def predictions(settings: Settings) -> pd.DataFrame:
 
 def content(frame: pd.DataFrame) -> pd.DataFrame:
     """Predictions without when/by-which-run columns, in a canonical order."""
-    return frame[CONTENT_COLUMNS].sort_values(["game_date", "player_lookup", "system_id"]).reset_index(drop=True)
+    return (
+        frame[CONTENT_COLUMNS].sort_values(["game_date", "player_lookup", "system_id"]).reset_index(drop=True)
+    )
 
 
 def checkpoints(settings: Settings) -> pd.DataFrame:

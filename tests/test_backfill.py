@@ -23,16 +23,13 @@ from tests.backfill_fixtures import (
     BACKFILL_START,
     League,
     backfill_dates,
-    build_league,
     checkpoints,
     content,
+    league,
     predictions,
 )
 
-
-@pytest.fixture(scope="session")
-def league(tmp_path_factory: pytest.TempPathFactory) -> League:
-    return build_league(tmp_path_factory.mktemp("league") / "base")
+__all__ = ["league"]  # a fixture: imported so pytest finds it
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -55,7 +52,9 @@ def reference(league: League, tmp_path_factory: pytest.TempPathFactory) -> tuple
     return settings, backfill(settings)
 
 
-def test_rows_are_players_times_systems_minus_counted_skips(reference: tuple[Settings, BackfillReport]) -> None:
+def test_rows_are_players_times_systems_minus_counted_skips(
+    reference: tuple[Settings, BackfillReport],
+) -> None:
     settings, report = reference
     assert report.exit_code == 0 and report.failed == []
     rows = predictions(settings)
@@ -182,9 +181,7 @@ def test_dates_without_games_are_skipped_not_failed(league: League, tmp_path: Pa
 
 def _cli_config(settings: Settings, tmp_path: Path) -> str:
     path = tmp_path / "config.yaml"
-    path.write_text(
-        f"warehouse:\n  path: {settings.warehouse.path}\nmodel:\n  path: {settings.model.path}\n"
-    )
+    path.write_text(f"warehouse:\n  path: {settings.warehouse.path}\nmodel:\n  path: {settings.model.path}\n")
     return str(path)
 
 
