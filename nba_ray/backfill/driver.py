@@ -7,10 +7,11 @@
         Warehouse.write_predictions     one bulk load per group of finished dates       (writer thread)
         Checkpoints.mark                per date: status, counts, timings, error
 
-Loads of the next dates run while the actors predict the current one, and finished dates are written
-by a writer thread while the next ones predict. Every queue is bounded by `batching.in_flight_dates`,
-so memory stays flat over any range. A date that fails is recorded as failed with its error and the
-run goes on; the caller turns failures into a non-zero exit.
+Loads of the next dates run while the actors predict the current ones (several dates' chunks may be
+queued on the actors at once, so they never wait for the driver between dates), and finished dates are
+written by a writer thread while the next ones predict. Each stage holds at most
+`batching.in_flight_dates` dates, so memory stays flat over any range. A date that fails is recorded
+as failed with its error and the run goes on; the caller turns failures into a non-zero exit.
 """
 
 from __future__ import annotations
@@ -169,15 +170,21 @@ class DatePipeline:
     def run(self, dates: Sequence[date]) -> list[DateOutcome]:
         created_at = datetime.now(UTC)
         writer = DateWriter(self.warehouse, self.checkpoints, self.systems, self.window, self.on_date)
-        with writer, ThreadPoolExecutor(self.window, thread_name_prefix="prefetch") as loaders:
+        with (
+            writer,
+            ThreadPoolExecutor(self.window, thread_name_prefix="prefetch") as loaders,
+            ThreadPoolExecutor(self.window, thread_name_prefix="predict") as predictors,
+        ):
+            predicting: deque[tuple[date, Future[PredictedDate]]] = deque()
             for game_date, loaded in self._prefetched(dates, loaders):
                 if isinstance(loaded, BaseException):
                     writer.put_failure(game_date, "load", loaded)
                     continue
-                try:
-                    writer.put(self._predict(loaded, created_at))
-                except Exception as err:  # an actor failed beyond its retries: this date fails
-                    writer.put_failure(game_date, "predict", err)
+                predicting.append((game_date, predictors.submit(self._predict, loaded, created_at)))
+                if len(predicting) > self.window:
+                    writer.put_predicted(*predicting.popleft())
+            while predicting:
+                writer.put_predicted(*predicting.popleft())
         return writer.outcomes
 
     def _prefetched(
@@ -196,9 +203,7 @@ class DatePipeline:
         started = time.perf_counter()
         batch = self.warehouse.load_date(game_date)
         if batch.num_players == 0:
-            raise WarehouseError(
-                f"no feature rows for {game_date}: run `nba-ray features` for it"
-            )
+            raise WarehouseError(f"no feature rows for {game_date}: run `nba-ray features` for it")
         refs = (ray.put(batch.features), ray.put(batch.history), ray.put(batch.lines))
         return LoadedDate(game_date, refs, batch.players, time.perf_counter() - started)
 
@@ -252,8 +257,12 @@ class DateWriter:
         self._queue.put(_STOP)
         self._thread.join()
 
-    def put(self, predicted: PredictedDate) -> None:
-        self._queue.put(predicted)
+    def put_predicted(self, game_date: date, predicted: Future[PredictedDate]) -> None:
+        """Queue a date once its predictions are gathered (an actor lost beyond retries fails the date)."""
+        try:
+            self._queue.put(predicted.result())
+        except Exception as err:
+            self.put_failure(game_date, "predict", err)
 
     def put_failure(self, game_date: date, stage: str, error: BaseException) -> None:
         log.debug("%s: %s failed", game_date, stage, exc_info=error)

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nba_ray.systems.base import OVER, UNDER
-from nba_ray.systems.model import blend_baseline
+from nba_ray.systems.rules import blend_baseline
 from nba_ray.warehouse.schemas import PREDICTION_ACCURACY, conform
 
 KEY: tuple[str, ...] = PREDICTION_ACCURACY.key

@@ -1,0 +1,232 @@
+"""Backfill benchmarks; prints one JSON object.
+
+    python bench/bench_backfill.py --box-scores DIR [--only season,ray_vs_loop,latency,memory]
+
+- season:      the real 2022-23 season end to end (import, features, train on 2019-20…2021-22, backfill),
+               with the time of every stage and the per-date load / predict / write sums.
+- ray_vs_loop: the Ray path vs a plain in-process loop (load → predict → write → checkpoint) over the same
+               dates and warehouse; Ray start-up reported separately. Target ratio ≤ 1.15 on 2 cores.
+- latency:     every warehouse call delayed by 1 s (BigQuery's round trips); pipelined amortised time per
+               date (target ≤ 0.35 s) vs the sequential loop's (≥ 3 s).
+- memory:      a three-season synthetic backfill; driver peak RSS and object-store use sampled per date,
+               reported at each tenth of the run to show they stay flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import ray
+
+from nba_ray.backfill.checkpoints import DONE, Checkpoints, DateOutcome
+from nba_ray.backfill.driver import connect_ray, run_backfill
+from nba_ray.commands import refresh_features, seed_league, train_and_save
+from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
+from nba_ray.data.importer import read_box_scores
+from nba_ray.systems.runner import Predictor
+from nba_ray.warehouse import sql
+from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from nba_ray.warehouse.schemas import TableSpec
+
+REAL_TRAIN_END = date(2022, 6, 30)
+REAL_SEASON = (date(2022, 10, 1), date(2023, 6, 30))
+
+
+def settings_for(directory: Path, **batching: Any) -> Settings:
+    return Settings(
+        warehouse=WarehouseSettings(path=directory / "nba.duckdb"),
+        model=ModelSettings(path=directory / "model"),
+        ray=RaySettings(),
+        batching=BatchingSettings(**batching),
+    )
+
+
+def timed(step: Callable[[], Any]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = step()
+    return result, round(time.perf_counter() - started, 3)
+
+
+def stage_sums(outcomes: Sequence[DateOutcome]) -> dict[str, float]:
+    return {
+        "load_seconds_sum": round(sum(o.load_seconds for o in outcomes), 2),
+        "predict_seconds_sum": round(sum(o.predict_seconds for o in outcomes), 2),
+        "write_seconds_sum": round(sum(o.write_seconds for o in outcomes), 2),
+    }
+
+
+def build_real(directory: Path, box_scores: Path) -> tuple[Settings, dict[str, float]]:
+    settings = settings_for(directory)
+    files = sorted(box_scores.glob("season=*.parquet"))
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        _, import_s = timed(lambda: warehouse.replace_box_scores(read_box_scores(files)))
+        dates = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
+        _, features_s = timed(lambda: refresh_features(warehouse, dates[0], dates[-1]))
+        _, train_s = timed(lambda: train_and_save(warehouse, settings, None, REAL_TRAIN_END, settings.model.path))
+    return settings, {"import_seconds": import_s, "features_seconds": features_s, "train_seconds": train_s}
+
+
+def season_dates() -> list[date]:
+    start, end = REAL_SEASON
+    return [date.fromordinal(d) for d in range(start.toordinal(), end.toordinal() + 1)]
+
+
+def bench_season(settings: Settings, build: dict[str, float]) -> dict[str, Any]:
+    with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
+        report = run_backfill(settings, warehouse, season_dates(), resume=False)
+    predictions = sum(o.predictions for o in report.outcomes)
+    return {
+        **build,
+        "ray_start_seconds": round(report.ray_start_seconds, 2),
+        "backfill_seconds": round(report.wall_seconds, 2),
+        "dates": len(report.outcomes),
+        "failed_dates": len(report.failed),
+        "players": sum(o.players for o in report.outcomes),
+        "predictions": predictions,
+        "predictions_per_second": round(predictions / report.wall_seconds, 1),
+        "seconds_per_date": round(report.wall_seconds / max(1, len(report.outcomes)), 3),
+        **stage_sums(report.outcomes),
+        "target": "a season well under 60 s on 2 cores",
+    }
+
+
+def in_process_loop(settings: Settings, warehouse: DuckDBWarehouse, dates: Sequence[date]) -> float:
+    """The plain loop the Ray path must not be much slower than: same steps, one process, no overlap."""
+    started = time.perf_counter()
+    predictor = Predictor(settings.systems, settings.model.path)
+    checkpoints = Checkpoints(warehouse, "bench-in-process", "bench")
+    systems = list(settings.systems.enabled_in_order)
+    for game_date in warehouse.game_dates(min(dates), max(dates)):
+        batch = warehouse.load_date(game_date)
+        result = predictor.predict(
+            game_date, batch.features, batch.history, batch.lines, batch.players, "bench", datetime.now(UTC)
+        )
+        warehouse.write_predictions(result.predictions, [game_date], systems)
+        checkpoints.mark([DateOutcome(game_date, DONE, players=batch.num_players)])
+    return time.perf_counter() - started
+
+
+def bench_ray_vs_loop(settings: Settings, dates: Sequence[date]) -> dict[str, Any]:
+    with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
+        loop_s = in_process_loop(settings, warehouse, dates)
+        report = run_backfill(settings, warehouse, dates, resume=False)
+    ray_s = report.wall_seconds
+    return {
+        "dates": len(report.outcomes),
+        "in_process_seconds": round(loop_s, 2),
+        "ray_seconds": round(ray_s, 2),
+        "ratio_ray_over_loop": round(ray_s / loop_s, 3),
+        "ray_start_seconds_separate": round(report.ray_start_seconds, 2),
+        "cpus": os.cpu_count(),
+        "target_ratio": 1.15,
+    }
+
+
+class SlowWarehouse(DuckDBWarehouse):
+    """The real DuckDB warehouse with a fixed delay before every call, as BigQuery's round trips add."""
+
+    latency = 1.0
+
+    def _run(self, query: sql.Query, timeout: float | None = None) -> Any:
+        time.sleep(self.latency)
+        return super()._run(query, timeout)
+
+    def _replace(self, spec: TableSpec, rows: Any, condition: sql.Query) -> None:
+        time.sleep(self.latency)
+        super()._replace(spec, rows, condition)
+
+
+def bench_latency(settings: Settings, dates: Sequence[date], window: int) -> dict[str, Any]:
+    piped = settings.model_copy(update={"batching": BatchingSettings(in_flight_dates=window)})
+    with SlowWarehouse(settings.warehouse.path, piped.batching) as warehouse:
+        game_days = warehouse.game_dates(min(dates), max(dates))
+        sequential_dates = game_days[:3]
+        sequential_s = in_process_loop(settings, warehouse, sequential_dates)
+        report = run_backfill(piped, warehouse, game_days, resume=False)
+    return {
+        "latency_per_call_seconds": SlowWarehouse.latency,
+        "in_flight_dates": window,
+        "dates": len(report.outcomes),
+        "pipelined_seconds": round(report.wall_seconds, 2),
+        "amortised_seconds_per_date": round(report.wall_seconds / len(report.outcomes), 3),
+        "sequential_seconds_per_date": round(sequential_s / len(sequential_dates), 3),
+        "target_amortised": 0.35,
+    }
+
+
+def bench_memory(directory: Path) -> dict[str, Any]:
+    settings = settings_for(directory)
+    seasons = ["2020-21", "2021-22", "2022-23", "2023-24"]
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        seed_league(warehouse, seasons, seed_value=3)
+        dates = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
+        refresh_features(warehouse, dates[0], dates[-1])
+        first_season_end = max(d for d in dates if d < date(2021, 7, 1))
+        train_and_save(warehouse, settings, None, first_season_end, settings.model.path)
+        run_dates = [d for d in dates if d > first_season_end]
+        process = psutil.Process()
+        samples: list[tuple[float, float]] = []
+
+        def sample(_: DateOutcome) -> None:
+            total = ray.cluster_resources().get("object_store_memory", 0.0)
+            free = ray.available_resources().get("object_store_memory", total)
+            samples.append((process.memory_info().rss / 2**20, (total - free) / 2**20))
+
+        report = run_backfill(settings, warehouse, run_dates, resume=False, on_date=sample)
+    tenths = [samples[min(len(samples) - 1, round(i * (len(samples) - 1) / 10))] for i in range(11)]
+    return {
+        "seasons": seasons[1:],
+        "dates": len(report.outcomes),
+        "predictions": sum(o.predictions for o in report.outcomes),
+        "driver_rss_mib_at_tenths": [round(rss) for rss, _ in tenths],
+        "object_store_mib_at_tenths": [round(store, 1) for _, store in tenths],
+        "driver_peak_rss_mib": round(max(rss for rss, _ in samples)),
+        "object_store_peak_mib": round(max(store for _, store in samples), 1),
+        "rss_growth_second_half_mib": round(tenths[10][0] - tenths[5][0], 1),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--box-scores", type=Path, default=os.environ.get("NBA_RAY_REAL_DATA"))
+    parser.add_argument("--only", default="season,ray_vs_loop,latency,memory")
+    parser.add_argument("--latency-window", type=int, default=16)
+    args = parser.parse_args(argv)
+    wanted = set(args.only.split(","))
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "ray": ray.__version__}
+    }
+    with tempfile.TemporaryDirectory(prefix="nba-ray-bench-") as tmp:
+        results["ray_start_seconds"] = round(connect_ray(RaySettings()), 2)
+        if wanted & {"season", "ray_vs_loop", "latency"}:
+            if not args.box_scores:
+                parser.error("--box-scores (or NBA_RAY_REAL_DATA) is required for season/ray_vs_loop/latency")
+            settings, build = build_real(Path(tmp) / "real", Path(args.box_scores))
+            if "season" in wanted:
+                results["season_2022_23"] = bench_season(settings, build)
+            if "ray_vs_loop" in wanted:
+                results["ray_vs_loop"] = bench_ray_vs_loop(settings, season_dates())
+            if "latency" in wanted:
+                results["latency"] = bench_latency(
+                    settings, [date(2022, 11, 1), date(2022, 12, 10)], args.latency_window
+                )
+        if "memory" in wanted:
+            results["memory_three_seasons"] = bench_memory(Path(tmp) / "memory")
+    json.dump(results, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""`xgboost_v1` (SYSTEMS.md §3.4): the trained booster of `nba_ray.systems.model` on the 25 contract features.
+
+The artifact is loaded once (by the runner) and handed in; this module never trains or reads files.
+Confidence is on 0–100: start + feature-quality tiers + std-L10 tiers, clamped; stored /100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from nba_ray.systems.base import PlayerBatch, PredictionSystem, SystemResult
+from nba_ray.systems.model import ModelArtifact, check_contract
+from nba_ray.systems.rules import publish, tiered
+from nba_ray.systems.settings import XGBoostConfidence, XGBoostSettings
+
+
+def xgboost_confidence(
+    quality: np.ndarray, points_std_last_10: np.ndarray, rule: XGBoostConfidence
+) -> np.ndarray:
+    raw = rule.start + tiered(quality, rule.quality) + tiered(points_std_last_10, rule.points_std_last_10)
+    return np.clip(raw, rule.low, rule.high)
+
+
+class XGBoostSystem(PredictionSystem[XGBoostSettings]):
+    """Predictions of a trained, contract-checked booster (no formula, no noise)."""
+
+    system_id = "xgboost_v1"
+
+    def __init__(self, settings: XGBoostSettings, artifact: ModelArtifact, *, min_history_games: int) -> None:
+        super().__init__(settings, min_history_games=min_history_games)
+        check_contract(artifact.metadata, source=artifact.version_id)
+        self.artifact = artifact
+
+    @property
+    def model_version(self) -> str | None:
+        return self.artifact.version_id
+
+    def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
+        s = self.settings
+        raw = self.artifact.predict(batch.feature_matrix())
+        confidence = xgboost_confidence(batch.quality, batch.feature("points_std_last_10"), s.confidence)
+        return publish(batch, raw, confidence, 100.0, s.recommendation)
