@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-import ray
 
 from nba_ray.backfill.actors import PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED
@@ -26,18 +24,12 @@ from tests.backfill_fixtures import (
     checkpoints,
     content,
     league,
+    local_ray,
     predictions,
 )
 
-__all__ = ["league"]  # a fixture: imported so pytest finds it
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(include_dashboard=False, log_to_driver=False, num_cpus=2)
-    yield
-    ray.shutdown()
+__all__ = ["league", "local_ray"]  # fixtures: imported so pytest finds them
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 def backfill(settings: Settings, dates: list[date] | None = None, **kwargs: object) -> BackfillReport:
