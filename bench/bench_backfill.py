@@ -73,7 +73,9 @@ def build_real(directory: Path, box_scores: Path) -> tuple[Settings, dict[str, f
         _, import_s = timed(lambda: warehouse.replace_box_scores(read_box_scores(files)))
         dates = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
         _, features_s = timed(lambda: refresh_features(warehouse, dates[0], dates[-1]))
-        _, train_s = timed(lambda: train_and_save(warehouse, settings, None, REAL_TRAIN_END, settings.model.path))
+        _, train_s = timed(
+            lambda: train_and_save(warehouse, settings, None, REAL_TRAIN_END, settings.model.path)
+        )
     return settings, {"import_seconds": import_s, "features_seconds": features_s, "train_seconds": train_s}
 
 
@@ -198,7 +200,9 @@ def bench_memory(directory: Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--box-scores", type=Path, default=os.environ.get("NBA_RAY_REAL_DATA"))
     parser.add_argument("--only", default="season,ray_vs_loop,latency,memory")
     parser.add_argument("--latency-window", type=int, default=16)

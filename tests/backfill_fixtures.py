@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import pytest
-import ray
 
 from nba_ray.commands import refresh_features, seed_league, train_and_save
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
@@ -60,21 +56,6 @@ def build_league(directory: Path) -> League:
         refresh_features(warehouse, dates[0], dates[-1])
         train_and_save(warehouse, settings, None, TRAIN_END, settings.model.path)
     return League(directory)
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A local Ray for the module's in-process backfills (import it and mark the module to use it)."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(include_dashboard=False, log_to_driver=False, num_cpus=2)
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="session")
-def league(tmp_path_factory: pytest.TempPathFactory) -> League:
-    """The league, built once per test session (import this fixture into a test module to use it)."""
-    return build_league(tmp_path_factory.mktemp("league") / "base")
 
 
 def predictions(settings: Settings) -> pd.DataFrame:

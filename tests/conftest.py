@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+import ray
 
-from nba_ray.config import Settings, WarehouseSettings
+from nba_ray.config import BatchingSettings, Settings, WarehouseSettings
+from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from tests.bigquery_emulator import BigQueryEmulator
+
+if TYPE_CHECKING:
+    from tests.backfill_fixtures import League
 
 # The real box scores are not ours to copy: tests read them from where the environment says.
 REAL_DATA_ENV = "NBA_RAY_REAL_DATA"
@@ -41,3 +50,125 @@ def settings(tmp_path: Path) -> Settings:
 def duckdb_warehouse(settings: Settings) -> Iterator[DuckDBWarehouse]:
     with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
         yield warehouse
+
+
+@pytest.fixture(scope="session")
+def league(tmp_path_factory: pytest.TempPathFactory) -> League:
+    """The synthetic league with features and a trained model (≈30 s on 2 cores), built once per session
+    for every test that backfills it (copy it with `League.copy_to`)."""
+    from tests.backfill_fixtures import build_league  # imports the model trainer: only when needed
+
+    return build_league(tmp_path_factory.mktemp("league") / "base")
+
+
+# ---- BigQuery emulator and backend-parity warehouses -------------------------------------------------
+
+WAREHOUSE_KINDS = ("duckdb", "bigquery")
+# Parity tests retry transient errors at once and give up on a dead emulator within seconds.
+FAST_BATCHING = BatchingSettings(retry_backoff_seconds=0, query_timeout_seconds=15)
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """A fresh local Ray for a module's in-process backfills (never an unrelated running cluster)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(address="local", include_dashboard=False, log_to_driver=False, num_cpus=2)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator() -> Iterator[BigQueryEmulator]:
+    """One emulator for the whole session (≈3 s start); tests isolate themselves with their own dataset.
+    A missing emulator raises (`run .ci/install-bigquery-emulator`): BigQuery tests are never skipped."""
+    emulator = BigQueryEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.close()
+
+
+def bigquery_settings(emulator: BigQueryEmulator, dataset: str | None = None) -> WarehouseSettings:
+    """Warehouse settings for a (by default fresh, uniquely named) dataset on the emulator."""
+    return WarehouseSettings(
+        kind="bigquery",
+        project=emulator.project,
+        dataset=dataset or f"t_{uuid.uuid4().hex[:12]}",
+        api_endpoint=emulator.api_endpoint,
+        storage_endpoint=emulator.grpc_endpoint,
+    )
+
+
+class WarehouseFactory:
+    """Opens warehouses of one kind for a test and closes (and, on BigQuery, drops) them afterwards.
+
+    `factory()` is a fresh, empty warehouse; `factory(share=other)` opens a second warehouse object on
+    `other`'s storage (other batching settings or a fault-injecting subclass, same data, no re-seeding).
+    `classes` maps a kind to the subclass to open, so one test can inject faults into either backend.
+    """
+
+    def __init__(self, kind: str, tmp_path: Path, emulator: BigQueryEmulator | None) -> None:
+        self.kind = kind
+        self.tmp_path = tmp_path
+        self.emulator = emulator
+        self.opened: list[Warehouse] = []
+        self._storage: dict[int, str] = {}
+
+    def __call__(
+        self,
+        batching: BatchingSettings | None = None,
+        classes: Mapping[str, type[Warehouse]] | None = None,
+        share: Warehouse | None = None,
+    ) -> Warehouse:
+        batching = batching or FAST_BATCHING
+        cls = (classes or {}).get(self.kind)
+        location = self._storage[id(share)] if share is not None else None
+        warehouse: Warehouse
+        if self.kind == "duckdb":
+            path = location or str(self.tmp_path / f"w{len(self.opened)}.duckdb")
+            warehouse = (cls or DuckDBWarehouse)(path, batching)  # type: ignore[call-arg]
+        else:
+            from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse  # google clients load lazily
+
+            assert self.emulator is not None
+            settings = bigquery_settings(self.emulator, location)
+            path = settings.dataset
+            warehouse = (cls or BigQueryWarehouse)(settings, batching)  # type: ignore[call-arg]
+        self._storage[id(warehouse)] = path
+        self.opened.append(warehouse)
+        return warehouse
+
+    def close(self) -> None:
+        for warehouse in self.opened:
+            warehouse.close()
+        if self.emulator is not None and self.emulator.running:
+            from google.cloud import bigquery
+
+            client = self.emulator.make_client()
+            quick = bigquery.DEFAULT_RETRY.with_deadline(5)
+            for dataset in set(self._storage.values()):
+                with contextlib.suppress(Exception):
+                    client.delete_dataset(
+                        f"{self.emulator.project}.{dataset}",
+                        delete_contents=True,
+                        not_found_ok=True,
+                        retry=quick,
+                    )
+            client.close()
+
+
+@pytest.fixture(params=WAREHOUSE_KINDS)
+def warehouse_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseFactory]:
+    """Backend-parity tests take this (or `warehouse`) and run once per backend."""
+    emulator = request.getfixturevalue("bigquery_emulator") if request.param == "bigquery" else None
+    factory = WarehouseFactory(request.param, tmp_path, emulator)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+@pytest.fixture
+def warehouse(warehouse_factory: WarehouseFactory) -> Warehouse:
+    """A fresh, empty warehouse of each kind: DuckDB in a temp file, BigQuery in a new emulator dataset."""
+    return warehouse_factory()

@@ -23,12 +23,9 @@ from tests.backfill_fixtures import (
     backfill_dates,
     checkpoints,
     content,
-    league,
-    local_ray,
     predictions,
 )
 
-__all__ = ["league", "local_ray"]  # fixtures: imported so pytest finds them
 pytestmark = pytest.mark.usefixtures("local_ray")
 
 

@@ -63,15 +63,7 @@ BQ_SCHEMA = [
 CLUSTERING = ["player_lookup", "system_id"]
 
 
-# Session fixture: written to move verbatim into tests/conftest.py.
-@pytest.fixture(scope="session")
-def bigquery_emulator() -> Iterator[BigQueryEmulator]:
-    """One emulator for the whole session (≈3 s start); tests isolate themselves with their own dataset."""
-    emulator = BigQueryEmulator().start()
-    try:
-        yield emulator
-    finally:
-        emulator.close()
+# The session fixture `bigquery_emulator` lives in tests/conftest.py (shared with the backend tests).
 
 
 @pytest.fixture(scope="module")

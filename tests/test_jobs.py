@@ -21,11 +21,9 @@ from tests.backfill_fixtures import (
     League,
     checkpoints,
     content,
-    league,
     predictions,
 )
 
-__all__ = ["league"]  # a fixture: imported so pytest finds it
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

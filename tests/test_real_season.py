@@ -18,10 +18,8 @@ from nba_ray.data.importer import read_box_scores
 from nba_ray.grading import accuracy_table, format_table, grade, write_report
 from nba_ray.systems.base import SYSTEM_IDS
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
-from tests.backfill_fixtures import local_ray
 from tests.conftest import real_season, requires_real_data
 
-__all__ = ["local_ray"]
 pytestmark = [requires_real_data, pytest.mark.realdata, pytest.mark.usefixtures("local_ray")]
 
 SEASONS = ("2019-20", "2020-21", "2021-22", "2022-23")

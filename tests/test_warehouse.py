@@ -1,27 +1,37 @@
-"""The Warehouse contract: batch loading, chunking, retries, atomic replaces, checkpoints.
+"""The Warehouse contract, as a backend-parity suite: batch loading, chunking, retries, atomic replaces,
+checkpoints, type round trips.
 
-These assertions hold for every backend; `test_backend_parity.py` runs them on BigQuery too.
+Every test takes the `warehouse` (or `warehouse_factory`) fixture of tests/conftest.py and so runs once
+on DuckDB and once on BigQuery (the local emulator, real google-cloud-bigquery clients): the same
+assertions on both, so the backends cannot drift apart. Fault injection subclasses the REAL backend
+and overrides `_run`, through one mixin per fault applied to either backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 import pytest
 
 from nba_ray.config import BatchingSettings
 from nba_ray.features.contract import FEATURE_DEFAULTS, FEATURE_VERSION, ZONE_CONTEXT_COLUMNS
-from nba_ray.warehouse import DateBatch, QueryTimeout, TransientWarehouseError, WarehouseError
+from nba_ray.warehouse import DateBatch, QueryTimeout, TransientWarehouseError, WarehouseError, sql
 from nba_ray.warehouse.base import Warehouse
+from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import (
+    BACKFILL_CHECKPOINTS,
     ML_FEATURE_STORE,
     PLAYER_GAME_SUMMARY,
     PLAYER_PROP_PREDICTIONS,
+    PREDICTION_ACCURACY,
     PROP_LINES,
+    TABLES,
 )
+from tests.conftest import FAST_BATCHING, WarehouseFactory
 
 DAY = date(2022, 1, 10)
 
@@ -113,9 +123,12 @@ PLAYERS = [f"player{i:03d}" for i in range(23)]
 
 def seed_date(warehouse: Warehouse) -> None:
     warehouse.replace_features(feature_rows(DAY, PLAYERS), DAY, DAY)
-    for back in range(1, 40, 3):  # a long history: the loader keeps the 30 most recent within 90 days
-        warehouse.replace_box_scores(box_rows(DAY - timedelta(days=back), PLAYERS, points=10 + back % 7))
-    warehouse.replace_box_scores(box_rows(DAY, PLAYERS, points=99))  # the day itself: never history
+    # A long history (the loader keeps the 30 most recent within 90 days) and the day itself (never
+    # history), in one import: each write is a load job + MERGE on BigQuery, so fewer writes is faster.
+    history = [
+        box_rows(DAY - timedelta(days=back), PLAYERS, points=10 + back % 7) for back in range(1, 40, 3)
+    ]
+    warehouse.replace_box_scores(pa.concat_tables([*history, box_rows(DAY, PLAYERS, points=99)]))
     lines = [
         {
             "game_date": DAY,
@@ -147,9 +160,69 @@ def _sorted(batch: DateBatch) -> tuple[list[dict[str, object]], ...]:
     )
 
 
-def test_load_date_returns_features_history_and_latest_lines(duckdb_warehouse: DuckDBWarehouse) -> None:
-    seed_date(duckdb_warehouse)
-    batch = duckdb_warehouse.load_date(DAY)
+def fast(**batching: Any) -> BatchingSettings:
+    """The parity suite's fast-retry settings with some fields changed."""
+    return FAST_BATCHING.model_copy(update=batching)
+
+
+# ---- fault injection: one mixin per fault, applied to the real backends ------------------------------
+
+
+class TimeoutAboveSizeMixin:
+    """Any query naming more than `limit` players times out; counts the timeouts it injected."""
+
+    limit = 5
+    injected = 0
+
+    def _run(self, query: sql.Query, timeout: float | None = None) -> pa.Table:
+        players: Any = next((p.value for p in query.params if p.name == "players"), [])
+        if len(players) > self.limit:
+            self.injected += 1
+            raise QueryTimeout(f"{len(players)} players")
+        return super()._run(query, timeout)  # type: ignore[misc]
+
+
+class FailingNTimesMixin:
+    """The history query fails with a transient error `failures` times, then works."""
+
+    failures = 2
+
+    def _run(self, query: sql.Query, timeout: float | None = None) -> pa.Table:
+        if "recency" in query.sql and self.failures > 0:  # the history query
+            self.failures -= 1
+            raise TransientWarehouseError("connection reset")
+        return super()._run(query, timeout)  # type: ignore[misc]
+
+
+class TimeoutAboveSize(TimeoutAboveSizeMixin, DuckDBWarehouse):
+    """The real DuckDB warehouse, but any query naming more than `limit` players times out."""
+
+
+class FailingNTimes(FailingNTimesMixin, DuckDBWarehouse):
+    """The real DuckDB warehouse, but the history query fails twice with a transient error."""
+
+
+class BigQueryTimeoutAboveSize(TimeoutAboveSizeMixin, BigQueryWarehouse):
+    """The real BigQuery warehouse, but any query naming more than `limit` players times out."""
+
+
+class BigQueryFailingNTimes(FailingNTimesMixin, BigQueryWarehouse):
+    """The real BigQuery warehouse, but the history query fails twice with a transient error."""
+
+
+TIMEOUT_ABOVE_SIZE: dict[str, type[Warehouse]] = {
+    "duckdb": TimeoutAboveSize,
+    "bigquery": BigQueryTimeoutAboveSize,
+}
+FAILING_N_TIMES: dict[str, type[Warehouse]] = {"duckdb": FailingNTimes, "bigquery": BigQueryFailingNTimes}
+
+
+# ---- loading -----------------------------------------------------------------------------------------
+
+
+def test_load_date_returns_features_history_and_latest_lines(warehouse: Warehouse) -> None:
+    seed_date(warehouse)
+    batch = warehouse.load_date(DAY)
     assert batch.players == sorted(PLAYERS)
     history = batch.history.to_pandas()
     assert history.groupby("player_lookup").size().eq(13).all()  # 13 games within 90 days, all before DAY
@@ -158,49 +231,29 @@ def test_load_date_returns_features_history_and_latest_lines(duckdb_warehouse: D
     lines = batch.lines.to_pandas()
     assert len(lines) == 10  # 5 players × 2 bookmakers, latest snapshot each
     assert set(lines[lines.bookmaker == "draftkings"]["points_line"]) == {15.5}
+    # The same Arrow types from every backend (what the actors receive).
+    assert batch.features.schema == ML_FEATURE_STORE.schema
+    assert batch.lines.schema.field("snapshot_ts").type == pa.timestamp("us", tz="UTC")
 
 
-def test_chunked_concurrent_load_equals_one_query(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    whole = DuckDBWarehouse(tmp_path / "a.duckdb", BatchingSettings(chunk_size=1000))
-    chunked = DuckDBWarehouse(tmp_path / "b.duckdb", BatchingSettings(chunk_size=4, max_concurrent_chunks=3))
-    for warehouse in (whole, chunked):
-        seed_date(warehouse)
+def test_chunked_concurrent_load_equals_one_query(warehouse_factory: WarehouseFactory) -> None:
+    whole = warehouse_factory(fast(chunk_size=1000))
+    seed_date(whole)
+    chunked = warehouse_factory(fast(chunk_size=4, max_concurrent_chunks=3), share=whole)
     assert _sorted(whole.load_date(DAY)) == _sorted(chunked.load_date(DAY))
 
 
-class TimeoutAboveSize(DuckDBWarehouse):
-    """The real DuckDB warehouse, but any query naming more than `limit` players times out."""
-
-    limit = 5
-
-    def _run(self, query, timeout=None):  # type: ignore[no-untyped-def]
-        players = next((p.value for p in query.params if p.name == "players"), [])
-        if len(players) > self.limit:
-            raise QueryTimeout(f"{len(players)} players")
-        return super()._run(query, timeout)
-
-
-def test_timed_out_chunk_is_split_until_it_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    reference = DuckDBWarehouse(tmp_path / "a.duckdb")
-    flaky = TimeoutAboveSize(tmp_path / "b.duckdb", BatchingSettings(chunk_size=20, retry_backoff_seconds=0))
-    for warehouse in (reference, flaky):
-        seed_date(warehouse)
+def test_timed_out_chunk_is_split_until_it_loads(warehouse_factory: WarehouseFactory) -> None:
+    reference = warehouse_factory()
+    seed_date(reference)
+    flaky = warehouse_factory(fast(chunk_size=20), classes=TIMEOUT_ABOVE_SIZE, share=reference)
     assert _sorted(flaky.load_date(DAY)) == _sorted(reference.load_date(DAY))
+    assert isinstance(flaky, TimeoutAboveSizeMixin) and flaky.injected > 0
 
 
-class FailingNTimes(DuckDBWarehouse):
-    failures = 2
-
-    def _run(self, query, timeout=None):  # type: ignore[no-untyped-def]
-        if "recency" in query.sql and self.failures > 0:  # the history query
-            self.failures -= 1
-            raise TransientWarehouseError("connection reset")
-        return super()._run(query, timeout)
-
-
-def test_transient_errors_are_retried_then_fail_loudly(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    fast = BatchingSettings(retry_backoff_seconds=0, max_retries=3)
-    warehouse = FailingNTimes(tmp_path / "a.duckdb", fast)
+def test_transient_errors_are_retried_then_fail_loudly(warehouse_factory: WarehouseFactory) -> None:
+    warehouse = warehouse_factory(fast(retry_backoff_seconds=0, max_retries=3), classes=FAILING_N_TIMES)
+    assert isinstance(warehouse, FailingNTimesMixin)
     seed_date(warehouse)
     assert warehouse.load_date(DAY).history.num_rows == 23 * 13  # two failures, then success
     warehouse.failures = 10
@@ -208,18 +261,22 @@ def test_transient_errors_are_retried_then_fail_loudly(tmp_path) -> None:  # typ
         warehouse.load_date(DAY)
 
 
-def test_write_predictions_replaces_exactly_the_date_and_systems(duckdb_warehouse: DuckDBWarehouse) -> None:
+def test_empty_date_is_an_empty_batch(warehouse: Warehouse) -> None:
+    batch = warehouse.load_date(date(2022, 7, 4))
+    assert batch.num_players == 0 and batch.history.num_rows == 0
+
+
+# ---- writing -----------------------------------------------------------------------------------------
+
+
+def test_write_predictions_replaces_exactly_the_date_and_systems(warehouse: Warehouse) -> None:
     other_day = DAY + timedelta(days=1)
     systems = ["moving_average_baseline_v1", "xgboost_v1"]
-    duckdb_warehouse.write_predictions(prediction_rows(DAY, PLAYERS, systems, "r1"), [DAY], systems)
-    duckdb_warehouse.write_predictions(
-        prediction_rows(other_day, PLAYERS, systems, "r1"), [other_day], systems
-    )
+    warehouse.write_predictions(prediction_rows(DAY, PLAYERS, systems, "r1"), [DAY], systems)
+    warehouse.write_predictions(prediction_rows(other_day, PLAYERS, systems, "r1"), [other_day], systems)
     # Rerun DAY for one system with fewer players: only DAY × that system changes.
-    duckdb_warehouse.write_predictions(
-        prediction_rows(DAY, PLAYERS[:3], systems[:1], "r2"), [DAY], systems[:1]
-    )
-    rows = duckdb_warehouse.read_predictions(DAY, other_day).to_pandas()
+    warehouse.write_predictions(prediction_rows(DAY, PLAYERS[:3], systems[:1], "r2"), [DAY], systems[:1])
+    rows = warehouse.read_predictions(DAY, other_day).to_pandas()
     counts = rows.groupby(["game_date", "system_id", "run_id"]).size().to_dict()
     assert counts == {
         (DAY, systems[0], "r2"): 3,
@@ -230,12 +287,21 @@ def test_write_predictions_replaces_exactly_the_date_and_systems(duckdb_warehous
     assert not rows.duplicated(["game_date", "player_lookup", "system_id"]).any()
 
 
-def test_failed_write_leaves_the_previous_rows(duckdb_warehouse: DuckDBWarehouse) -> None:
+def test_writing_no_rows_still_deletes_the_date_and_systems(warehouse: Warehouse) -> None:
+    systems = ["moving_average_baseline_v1", "xgboost_v1"]
+    warehouse.write_predictions(prediction_rows(DAY, PLAYERS, systems, "r1"), [DAY], systems)
+    empty = PLAYER_PROP_PREDICTIONS.schema.empty_table()
+    assert warehouse.write_predictions(empty, [DAY], systems[:1]) == 0
+    rows = warehouse.read_predictions(DAY, DAY).to_pandas()
+    assert set(rows["system_id"]) == {systems[1]} and len(rows) == 23
+
+
+def test_failed_write_leaves_the_previous_rows(warehouse: Warehouse) -> None:
     systems = ["xgboost_v1"]
-    duckdb_warehouse.write_predictions(prediction_rows(DAY, PLAYERS, systems, "r1"), [DAY], systems)
+    warehouse.write_predictions(prediction_rows(DAY, PLAYERS, systems, "r1"), [DAY], systems)
     broken = prediction_rows(DAY, PLAYERS, systems, "r2").drop(["system_id"])
     with pytest.raises(ValueError, match="missing column"):
-        duckdb_warehouse.write_predictions(broken, [DAY], systems)
+        warehouse.write_predictions(broken, [DAY], systems)
     bad_types = prediction_rows(DAY, PLAYERS, systems, "r2")
     bad_types = bad_types.set_column(
         bad_types.schema.get_field_index("predicted_points"),
@@ -243,12 +309,12 @@ def test_failed_write_leaves_the_previous_rows(duckdb_warehouse: DuckDBWarehouse
         pa.array(["not a number"] * bad_types.num_rows),
     )
     with pytest.raises((pa.ArrowInvalid, WarehouseError)):
-        duckdb_warehouse.write_predictions(bad_types, [DAY], systems)
-    rows = duckdb_warehouse.read_predictions(DAY, DAY).to_pandas()
+        warehouse.write_predictions(bad_types, [DAY], systems)
+    rows = warehouse.read_predictions(DAY, DAY).to_pandas()
     assert len(rows) == 23 and set(rows["run_id"]) == {"r1"}
 
 
-def test_checkpoints_upsert_per_run_key_and_date(duckdb_warehouse: DuckDBWarehouse) -> None:
+def test_checkpoints_upsert_per_run_key_and_date(warehouse: Warehouse) -> None:
     base = {
         "players": 5,
         "predictions": 25,
@@ -261,31 +327,117 @@ def test_checkpoints_upsert_per_run_key_and_date(duckdb_warehouse: DuckDBWarehou
         "updated_at": datetime.now(UTC),
     }
     other = DAY + timedelta(days=1)
-    duckdb_warehouse.write_checkpoints(
+    warehouse.write_checkpoints(
         "k",
         [
             base | {"run_key": "k", "game_date": DAY, "status": "failed", "attempt": 1},
             base | {"run_key": "k", "game_date": other, "status": "done", "attempt": 1},
         ],
     )
-    duckdb_warehouse.write_checkpoints(
+    warehouse.write_checkpoints(
         "k", [base | {"run_key": "k", "game_date": DAY, "status": "done", "attempt": 2}]
     )
-    duckdb_warehouse.write_checkpoints(
+    warehouse.write_checkpoints(
         "j", [base | {"run_key": "j", "game_date": DAY, "status": "done", "attempt": 1}]
     )
-    mine = duckdb_warehouse.read_checkpoints("k").to_pylist()
-    assert [(r["game_date"], r["status"], r["attempt"]) for r in mine] == [(DAY, "done", 2), (other, "done", 1)]
-    assert duckdb_warehouse.read_checkpoints().num_rows == 3
+    mine = warehouse.read_checkpoints("k").to_pylist()
+    assert [(r["game_date"], r["status"], r["attempt"]) for r in mine] == [
+        (DAY, "done", 2),
+        (other, "done", 1),
+    ]
+    assert warehouse.read_checkpoints().num_rows == 3
 
 
-def test_reimport_replaces_games(duckdb_warehouse: DuckDBWarehouse) -> None:
-    duckdb_warehouse.replace_box_scores(box_rows(DAY, PLAYERS))
-    duckdb_warehouse.replace_box_scores(box_rows(DAY, PLAYERS, points=12))
-    rows = duckdb_warehouse.read_box_scores().to_pandas()
+def test_reimport_replaces_games(warehouse: Warehouse) -> None:
+    warehouse.replace_box_scores(box_rows(DAY, PLAYERS))
+    warehouse.replace_box_scores(box_rows(DAY, PLAYERS, points=12))
+    rows = warehouse.read_box_scores().to_pandas()
     assert len(rows) == 23 and set(rows["points"]) == {12}
 
 
-def test_empty_date_is_an_empty_batch(duckdb_warehouse: DuckDBWarehouse) -> None:
-    batch = duckdb_warehouse.load_date(date(2022, 7, 4))
-    assert batch.num_players == 0 and batch.history.num_rows == 0
+# ---- types: what is written is what is read, NULLs and microseconds included -------------------------
+
+
+def accuracy_rows(game_date: date) -> pa.Table:
+    full = {
+        "game_date": game_date,
+        "player_lookup": "anthonyedwards",
+        "system_id": "ensemble_v1",
+        "game_id": "G1",
+        "predicted_points": 24.25,
+        "actual_points": 31.0,
+        "confidence_score": 0.71,
+        "recommendation": "OVER",
+        "line_value": 25.5,
+        "line_source": "ACTUAL_PROP",
+        "absolute_error": 6.75,
+        "signed_error": -6.75,
+        "within_3_points": False,
+        "within_5_points": False,
+        "predicted_margin": -1.25,
+        "actual_margin": 5.5,
+        "prediction_correct": False,
+        "confidence_decile": 7,
+        "minutes_played": 36.5,
+        "blend_points": 22.0,
+        "is_voided": False,
+        "void_reason": "",
+        "graded_at": datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+    }
+    empty = {name: None for name in PREDICTION_ACCURACY.schema.names} | {
+        "game_date": game_date,
+        "player_lookup": "nobody",
+        "system_id": "xgboost_v1",
+    }
+    return pa.Table.from_pylist([full, empty], schema=PREDICTION_ACCURACY.schema)
+
+
+def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) -> None:
+    seed_date(warehouse)
+    predictions = prediction_rows(DAY, PLAYERS[:4], ["xgboost_v1"], "r1")
+    awkward = pa.array([0.1 + 0.2, 1 / 3, 2.5e-300, -123456.78901234567])  # exact through every read path
+    predictions = predictions.set_column(
+        predictions.schema.get_field_index("predicted_points"), "predicted_points", awkward
+    )
+    warehouse.write_predictions(predictions, [DAY], ["xgboost_v1"])
+    accuracy = accuracy_rows(DAY)
+    warehouse.replace_accuracy(accuracy, DAY, DAY)
+    keys = {spec.name: [(k, "ascending") for k in spec.key] for spec in TABLES}
+    read_back = {
+        PLAYER_GAME_SUMMARY.name: warehouse.read_box_scores(),
+        ML_FEATURE_STORE.name: warehouse.read_features(DAY, DAY),
+        PLAYER_PROP_PREDICTIONS.name: warehouse.read_predictions(DAY, DAY),
+        PREDICTION_ACCURACY.name: warehouse.read_accuracy(DAY, DAY),
+    }
+    written = {
+        PLAYER_GAME_SUMMARY.name: pa.concat_tables(
+            [box_rows(DAY - timedelta(days=back), PLAYERS, points=10 + back % 7) for back in range(1, 40, 3)]
+            + [box_rows(DAY, PLAYERS, points=99)]
+        ),
+        ML_FEATURE_STORE.name: feature_rows(DAY, PLAYERS),
+        PLAYER_PROP_PREDICTIONS.name: predictions,
+        PREDICTION_ACCURACY.name: accuracy,
+    }
+    for name, table in read_back.items():
+        spec = next(s for s in TABLES if s.name == name)
+        assert table.schema == spec.schema, name
+        assert table.sort_by(keys[name]).equals(written[name].sort_by(keys[name])), name
+    assert warehouse.read_checkpoints().schema == BACKFILL_CHECKPOINTS.schema
+    assert warehouse.table_counts() == {
+        PLAYER_GAME_SUMMARY.name: 14 * 23,
+        ML_FEATURE_STORE.name: 23,
+        PROP_LINES.name: 15,
+        PLAYER_PROP_PREDICTIONS.name: 4,
+        PREDICTION_ACCURACY.name: 2,
+        BACKFILL_CHECKPOINTS.name: 0,
+    }
+
+
+def test_values_travel_as_parameters_never_as_sql(warehouse: Warehouse) -> None:
+    """A player name that is also SQL is stored and found like any other, on every backend."""
+    hostile = ["o'neal; drop table ml_feature_store; --", 'robert"); DROP TABLE x;--', "`back`tick\\"]
+    warehouse.replace_features(feature_rows(DAY, hostile), DAY, DAY)
+    batch = warehouse.load_date(DAY)
+    assert batch.players == sorted(hostile)
+    assert warehouse.load_players(DAY, hostile[:1]).players == hostile[:1]
+    assert warehouse.table_counts()[ML_FEATURE_STORE.name] == 3
