@@ -98,7 +98,8 @@ class Warehouse(ABC):
 
     @abstractmethod
     def _replace(self, spec: TableSpec, rows: pa.Table, condition: sql.Query) -> None:
-        """Atomically delete the rows matching `condition` and insert `rows` (already conformed)."""
+        """Atomically delete the rows matching `condition` (whose columns are qualified by
+        `sql.REPLACE_TARGET`) and insert `rows` (already conformed)."""
 
     @abstractmethod
     def ensure_tables(self) -> None:
@@ -139,7 +140,8 @@ class Warehouse(ABC):
 
     def _replace_where(self, spec: TableSpec, rows: pa.Table, condition: sql.Condition) -> int:
         conformed = conform(rows, spec)
-        self._with_retries(lambda: self._replace(spec, conformed, sql.where(self.dialect, condition)))
+        where = sql.where(self.dialect, condition, alias=sql.REPLACE_TARGET)
+        self._with_retries(lambda: self._replace(spec, conformed, where))
         return conformed.num_rows
 
     # ---- box scores, lines, features -------------------------------------------------------------

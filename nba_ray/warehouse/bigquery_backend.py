@@ -378,10 +378,10 @@ class BigQueryWarehouse(Warehouse):
             )
             if rows.num_rows:  # an empty staging table is enough for a delete-only replace
                 self._load(self.dialect.table_id(staging_name), rows, timeout)
-            # In NOT MATCHED BY SOURCE only the target's columns are in scope, so the unqualified
-            # condition names the target's rows; INSERT ROW copies staging rows by position.
+            # The condition names the target's columns (qualified by sql.REPLACE_TARGET); INSERT ROW
+            # copies staging rows by position.
             self._execute(
-                f"MERGE {target} AS t USING {staging} AS s ON FALSE "
+                f"MERGE {target} AS {sql.REPLACE_TARGET} USING {staging} AS staging ON FALSE "
                 f"WHEN NOT MATCHED BY SOURCE AND {condition.sql} THEN DELETE "
                 "WHEN NOT MATCHED THEN INSERT ROW",
                 condition.params,

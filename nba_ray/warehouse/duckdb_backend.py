@@ -94,7 +94,9 @@ class DuckDBWarehouse(Warehouse):
             cursor = self._con.cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")
-                cursor.execute(f"DELETE FROM {table} WHERE {condition.sql}", _params(condition))
+                cursor.execute(
+                    f"DELETE FROM {table} AS {sql.REPLACE_TARGET} WHERE {condition.sql}", _params(condition)
+                )
                 cursor.register("incoming_rows", rows)
                 cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
                 cursor.execute("COMMIT")

@@ -44,6 +44,9 @@ class Between:
 
 
 Condition = Mapping[str, Sequence[ParamValue] | Between | ParamValue]
+# The alias of the table an atomic replace deletes from: conditions name its columns explicitly, because
+# in BigQuery's MERGE an unqualified column could also be the staging table's.
+REPLACE_TARGET = "stored"
 
 
 class Dialect(Protocol):
@@ -86,11 +89,12 @@ class Query:
     params: tuple[Param, ...] = ()
 
 
-def where(dialect: Dialect, condition: Condition) -> Query:
-    """`WHERE a IN (...) AND b BETWEEN ... AND c = ...`, with every value a parameter."""
+def where(dialect: Dialect, condition: Condition, alias: str | None = None) -> Query:
+    """`a IN (...) AND b BETWEEN ... AND c = ...` (columns of `alias` when given), values as parameters."""
     clauses: list[str] = []
     params: list[Param] = []
-    for i, (column, value) in enumerate(condition.items()):
+    for i, (name_of_column, value) in enumerate(condition.items()):
+        column = f"{alias}.{name_of_column}" if alias else name_of_column
         name = f"w{i}"
         if isinstance(value, Between):
             clauses.append(f"{column} BETWEEN {dialect.param(name + 'lo')} AND {dialect.param(name + 'hi')}")
