@@ -77,6 +77,13 @@ class RaySettings(_Section):
     cpus_per_actor: float = Field(default=1.0, gt=0)
     # Player chunks per actor per date: enough to balance, few enough to keep call overhead small.
     chunks_per_actor: int = Field(default=2, ge=1)
+    # A date is split only into chunks of at least this many players: a smaller date goes to one actor
+    # whole (several dates are predicted at once, so the pool stays busy without paying per-call costs).
+    min_players_per_chunk: int = Field(default=200, ge=1)
+    # A date that finishes no chunk for this long re-sends its chunks to other actors.
+    stall_seconds: float = Field(default=60.0, gt=0)
+    # How long a date waits for a first actor to answer (a cloud node booting) before it fails.
+    actor_start_timeout_seconds: float = Field(default=900.0, gt=0)
     actor_max_restarts: int = Field(default=3, ge=0)
     actor_max_task_retries: int = Field(default=3, ge=0)
     dashboard_host: str = "127.0.0.1"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,21 +21,9 @@ from tests.backfill_fixtures import (
     content,
     predictions,
 )
+from tests.ray_processes import BIN, free_port, kill_cluster_processes, ray_env
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def ray_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")  # the same for start and submit
-    return env
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -63,7 +49,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{dashboard}"
     finally:
-        subprocess.run([str(BIN / "ray"), "stop", "--force"], env=ray_env(), capture_output=True, timeout=120)
+        kill_cluster_processes(temp_dir)
 
 
 def test_ray_job_submit_runs_the_backfill(league: League, ray_head: str, tmp_path: Path) -> None:

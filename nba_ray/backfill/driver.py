@@ -141,10 +141,10 @@ def run_backfill(
     if dry_run or not report.game_dates:
         return report
     report.ray_start_seconds = connect_ray(settings.ray)
-    pool = PredictorPool(settings.ray, settings.systems, settings.model.path, worker_class)
-    checkpoints = Checkpoints(warehouse, report.run_key, report.run_id)
-    pipeline = DatePipeline(warehouse, pool, checkpoints, settings, on_date or (lambda _: None))
-    report.outcomes = pipeline.run(report.game_dates)
+    with PredictorPool(settings.ray, settings.systems, settings.model.path, worker_class) as pool:
+        checkpoints = Checkpoints(warehouse, report.run_key, report.run_id)
+        pipeline = DatePipeline(warehouse, pool, checkpoints, settings, on_date or (lambda _: None))
+        report.outcomes = pipeline.run(report.game_dates)
     report.wall_seconds = time.perf_counter() - started
     return report
 
