@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nba_ray.backfill.actors import PredictorWorker
 from nba_ray.commands import refresh_features, seed_league, train_and_save
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
 from nba_ray.systems.settings import XGBoostTrainParams
@@ -77,3 +79,17 @@ def checkpoints(settings: Settings) -> pd.DataFrame:
 
 def backfill_dates() -> list[date]:
     return list(pd.date_range(BACKFILL_START, BACKFILL_END).date)
+
+
+def crash_once_worker(marker: Path) -> type[PredictorWorker]:
+    """The real predictor, but the first chunk any actor is given kills its process (once: a marker file).
+    Defined in a function so Ray ships the class, marker path included, to the actors by value."""
+
+    class CrashOnceWorker(PredictorWorker):
+        def predict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if marker.exists():
+                marker.unlink()
+                os._exit(1)
+            return super().predict(*args, **kwargs)
+
+    return CrashOnceWorker

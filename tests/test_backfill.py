@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from nba_ray.backfill.actors import PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED
 from nba_ray.backfill.driver import BackfillReport, run_backfill
 from nba_ray.cli import main
@@ -23,6 +21,7 @@ from tests.backfill_fixtures import (
     backfill_dates,
     checkpoints,
     content,
+    crash_once_worker,
     predictions,
 )
 
@@ -91,20 +90,6 @@ def test_subrange_then_full_range_equals_one_full_run(
     full = backfill(settings)
     assert len(full.already_done) == len([o for o in reference[1].outcomes if o.game_date in dates[3:8]])
     assert content(predictions(settings)).equals(content(predictions(reference[0])))
-
-
-def crash_once_worker(marker: Path) -> type[PredictorWorker]:
-    """The real predictor, but the first chunk any actor is given kills its process (once: a marker file).
-    Defined in a function so Ray ships the class, marker path included, to the actors by value."""
-
-    class CrashOnceWorker(PredictorWorker):
-        def predict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if marker.exists():
-                marker.unlink()
-                os._exit(1)
-            return super().predict(*args, **kwargs)
-
-    return CrashOnceWorker
 
 
 def test_actor_killed_mid_date_is_restarted_and_results_identical(

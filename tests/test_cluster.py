@@ -49,6 +49,7 @@ from tests.backfill_fixtures import (
     backfill_dates,
     checkpoints,
     content,
+    crash_once_worker,
     predictions,
 )
 from tests.ray_processes import BIN, free_port, kill_cluster_processes, ray_env
@@ -214,20 +215,6 @@ def test_worker_node_killed_mid_run_loses_and_duplicates_nothing(
     assert victim.node_id not in placements.after_each_date[-1]  # its actor left the pool
     assert set(checkpoints(settings)["status"]) == {DONE}
     assert_exactly_like(settings, local_cluster.single_node)
-
-
-def crash_once_worker(marker: Path) -> type[PredictorWorker]:
-    """The real predictor, but the first chunk given to any actor kills its process (once: a marker
-    file). Defined in a function so Ray ships the class, marker path included, by value."""
-
-    class CrashOnceWorker(PredictorWorker):
-        def predict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            if marker.exists():
-                marker.unlink()
-                os._exit(1)
-            return super().predict(*args, **kwargs)
-
-    return CrashOnceWorker
 
 
 def test_chunk_of_an_actor_that_cannot_restart_goes_to_a_live_actor(
