@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--box-scores", type=Path, default=os.environ.get("NBA_RAY_REAL_DATA"))
     parser.add_argument("--only", default="season,ray_vs_loop,latency,memory")
-    parser.add_argument("--latency-window", type=int, default=16)
+    parser.add_argument("--latency-window", type=int, default=24)
     args = parser.parse_args(argv)
     wanted = set(args.only.split(","))
     results: dict[str, Any] = {
@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["ray_vs_loop"] = bench_ray_vs_loop(settings, season_dates())
             if "latency" in wanted:
                 results["latency"] = bench_latency(
-                    settings, [date(2022, 11, 1), date(2022, 12, 10)], args.latency_window
+                    settings, [date(2022, 11, 1), date(2023, 1, 31)], args.latency_window
                 )
         if "memory" in wanted:
             results["memory_three_seasons"] = bench_memory(Path(tmp) / "memory")
