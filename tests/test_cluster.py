@@ -142,6 +142,7 @@ class Placements:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.pools: list[PredictorPool] = []
         self.after_each_date: list[set[str]] = []
+        self.sizes: list[int] = []  # pool members (ready or starting) after each date
         pools = self.pools
 
         class RecordingPool(PredictorPool):
@@ -153,6 +154,7 @@ class Placements:
 
     def on_date(self, outcome: DateOutcome) -> None:
         self.after_each_date.append(self.pools[-1].nodes())
+        self.sizes.append(self.pools[-1].resize())
 
     def release(self) -> None:
         for pool in self.pools:
@@ -232,7 +234,7 @@ def test_chunk_of_an_actor_that_cannot_restart_goes_to_a_live_actor(
     assert not marker.exists(), "no actor crashed: the fault was not injected"
     assert report.exit_code == 0
     assert "dead for good" in caplog.text  # dropped from the pool, not kept forever
-    assert len(placements.after_each_date[-1]) == 3  # and replaced
+    assert placements.sizes[-1] == 3  # and replaced (the new actor may still be starting: runs are short)
     assert_exactly_like(settings, local_cluster.single_node)
 
 

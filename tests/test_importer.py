@@ -130,7 +130,7 @@ def test_csv_is_read_and_player_lookup_derived(tmp_path: Path) -> None:
 )
 def test_invalid_row_is_named_by_line(tmp_path: Path, changes: dict[str, object], reason: str) -> None:
     rows = [_row(player_id=f"p{i}", player_name=f"Player {i}") for i in range(3)]
-    rows[1] = _row(player_id="p1", player_name="Player 1", **changes)
+    rows[1] = _row(**({"player_id": "p1", "player_name": "Player 1"} | changes))
     with pytest.raises(BoxScoreError, match=rf"box.csv: row 3: {reason}"):
         read_box_scores([_write_csv(tmp_path, rows)])
 
