@@ -326,9 +326,8 @@ class AutoscalingHead:
         return [n for n in nodes if not n.is_head_node and (state is None or n.state == state)]
 
 
-@pytest.fixture(scope="module")
-def autoscaling_head() -> Iterator[AutoscalingHead]:
-    temp_dir = short_temp_dir()
+def start_autoscaling_head(temp_dir: Path) -> str:
+    """`ray start --head` with the fake provider on fresh ports; returns the dashboard address."""
     port, dashboard = free_port(), free_port()
     node_ip = ray.util.get_node_ip_address()
     config = temp_dir / "autoscaler.json"
@@ -347,11 +346,23 @@ def autoscaling_head() -> Iterator[AutoscalingHead]:
         *(f"--{name}={value}" for name, value in ports.items()),
     ]  # fmt: skip
     env = ray_env(RAY_FAKE_CLUSTER="1", AUTOSCALER_UPDATE_INTERVAL_S="1")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    if result.returncode != 0:
+        raise RuntimeError(f"ray start failed: {(result.stderr or result.stdout)[-1500:]}")
+    return f"http://127.0.0.1:{dashboard}"
+
+
+@pytest.fixture(scope="module")
+def autoscaling_head() -> Iterator[AutoscalingHead]:
+    temp_dir = short_temp_dir()
     try:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("RAY_AUTH_MODE", "disabled")  # this process's job and state clients, too
-            subprocess.run(command, check=True, env=env, capture_output=True, timeout=180)
-            address = f"http://127.0.0.1:{dashboard}"
+            try:
+                address = start_autoscaling_head(temp_dir)
+            except RuntimeError:  # a port taken between choosing and binding it: once more, new ports
+                kill_cluster_processes(temp_dir)
+                address = start_autoscaling_head(temp_dir)
             yield AutoscalingHead(address, wait_for_job_agent(address))
     finally:
         kill_cluster_processes(temp_dir)
