@@ -25,6 +25,7 @@ from nba_ray.grading import grade as grade_predictions
 from nba_ray.systems.model import ModelArtifact, train_model
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, open_warehouse
+from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def train_and_save(
 ) -> ModelArtifact:
     """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward) and save it."""
     started = time.perf_counter()
-    rows = warehouse.read_training_rows(train_start or date(1946, 1, 1), train_end).to_pandas()
+    rows = warehouse.read_training_rows(train_start or EARLIEST_DATE, train_end).to_pandas()
     if rows.empty:
         raise CommandError(
             f"no feature rows with actual points up to {train_end}: run `nba-ray features` for that range"
@@ -196,7 +197,7 @@ def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | 
         f"({', '.join(PROVISION_SEASONS)}), its features and a walk-forward model"
     )
     seed_league(warehouse, PROVISION_SEASONS, PROVISION_SEED)
-    all_dates = warehouse.game_dates(date(1946, 1, 1), date(2999, 12, 31))
+    all_dates = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
     refresh_features(warehouse, all_dates[0], all_dates[-1])
     first_season_end = max(
         d for d in all_dates if d.year <= int(PROVISION_SEASONS[0][:4]) + 1 and d.month < 8

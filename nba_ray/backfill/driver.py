@@ -38,6 +38,7 @@ from nba_ray.config import RaySettings, Settings
 from nba_ray.systems.model import ModelArtifact, check_walk_forward
 from nba_ray.systems.runner import XGBOOST_ID, ChunkResult
 from nba_ray.warehouse import Warehouse, WarehouseError
+from nba_ray.warehouse.errors import one_line
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +267,7 @@ class DateWriter:
 
     def put_failure(self, game_date: date, stage: str, error: BaseException) -> None:
         log.debug("%s: %s failed", game_date, stage, exc_info=error)
-        self._queue.put(DateOutcome(game_date, FAILED, error=f"{stage}: {one_line(error)}"))
+        self._queue.put(DateOutcome(game_date, FAILED, error=f"{stage}: {root_cause(error)}"))
 
     def _loop(self) -> None:
         stopping = False
@@ -287,9 +288,9 @@ class DateWriter:
         try:
             self.checkpoints.mark(outcomes)
         except Exception as err:  # the rows are written; a resume redoes these dates, replacing them
-            log.error("checkpoint write failed for %d date(s): %s", len(outcomes), one_line(err))
+            log.error("checkpoint write failed for %d date(s): %s", len(outcomes), root_cause(err))
             for outcome in outcomes:
-                outcome.status, outcome.error = FAILED, f"checkpoint: {one_line(err)}"
+                outcome.status, outcome.error = FAILED, f"checkpoint: {root_cause(err)}"
         for outcome in sorted(outcomes, key=lambda o: o.game_date):
             self.outcomes.append(outcome)
             self.on_date(outcome)
@@ -301,17 +302,15 @@ class DateWriter:
         try:
             self.warehouse.write_predictions(rows, dates, self.systems)
         except Exception as err:
-            log.error("write of %d date(s) failed: %s", len(dates), one_line(err))
-            return [DateOutcome(d, FAILED, error=f"write: {one_line(err)}") for d in dates]
+            log.error("write of %d date(s) failed: %s", len(dates), root_cause(err))
+            return [DateOutcome(d, FAILED, error=f"write: {root_cause(err)}") for d in dates]
         seconds = (time.perf_counter() - started) / len(predicted)
         return [_outcome(p, seconds) for p in predicted]
 
 
-def one_line(error: BaseException) -> str:
-    """`Type: message` of the root cause (a Ray task error's own text is a whole remote traceback)."""
-    cause = getattr(error, "cause", None) or error
-    lines = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {lines[0] if lines else ''}"[:500]
+def root_cause(error: BaseException) -> str:
+    """One line for the root cause (a Ray task error's own text is a whole remote traceback)."""
+    return one_line(getattr(error, "cause", None) or error, limit=500)
 
 
 def _outcome(predicted: PredictedDate, write_seconds: float) -> DateOutcome:

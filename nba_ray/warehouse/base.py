@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Bounds for "every date": reads without a range use them instead of a second, unbounded query.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class Warehouse(ABC):
         return self._replace_where(PLAYER_GAME_SUMMARY, rows, {"game_id": game_ids})
 
     def read_box_scores(self, start: date | None = None, end: date | None = None) -> pa.Table:
-        low, high = start or date(1900, 1, 1), end or date(2999, 12, 31)
+        low, high = start or EARLIEST_DATE, end or LATEST_DATE
         return self._read(PLAYER_GAME_SUMMARY, {"game_date": sql.Between(low, high)}, "game_date, game_id")
 
     def game_dates(self, start: date, end: date) -> list[date]:

@@ -45,7 +45,7 @@ from google.cloud.bigquery.table import RowIterator
 from nba_ray.config import BatchingSettings, WarehouseSettings
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.base import Warehouse
-from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
+from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, one_line
 from nba_ray.warehouse.schemas import TABLES, TableSpec
 
 if TYPE_CHECKING:
@@ -130,8 +130,7 @@ def _one_line(err: BaseException) -> str:
     last error's whole (URL-laden) text."""
     if isinstance(err, api_exceptions.RetryError) and err.cause is not None:
         return f"RetryError: {err.message}; last error {_one_line(err.cause)}"[:300]
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:200]
+    return one_line(err, limit=200)
 
 
 def _is_timeout(err: BaseException) -> bool:

@@ -13,3 +13,9 @@ class TransientWarehouseError(WarehouseError):
 
 class QueryTimeout(TransientWarehouseError):
     """A query ran past its timeout. The loader splits a timed-out player chunk before retrying it."""
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """`Type: first line of the message`, short enough for a checkpoint row or a log line."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:limit]
