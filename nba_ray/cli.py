@@ -17,6 +17,7 @@ from pathlib import Path
 from nba_ray import commands
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
+from nba_ray.data.league import season_start_year
 from nba_ray.systems.model import ModelContractError, WalkForwardError
 from nba_ray.warehouse.errors import WarehouseError
 
@@ -45,10 +46,7 @@ def parse_range(args: argparse.Namespace) -> tuple[date, date]:
 def parse_seasons(text: str) -> list[str]:
     seasons = [s.strip() for s in text.split(",") if s.strip()]
     for season in seasons:
-        first, _, second = season.partition("-")
-        if not (first.isdigit() and second.isdigit() and len(first) == 4 and len(second) == 2) or (
-            (int(first) + 1) % 100 != int(second)
-        ):
+        if season_start_year(season) is None:
             raise UsageError(f"--seasons: {season!r} is not a season like 2021-22")
     if not seasons:
         raise UsageError("--seasons: no season given")

@@ -147,3 +147,67 @@ def test_missing_column_and_missing_file(tmp_path: Path) -> None:
         read_box_scores([path])
     with pytest.raises(BoxScoreError, match="nope.csv: no such file"):
         read_box_scores([tmp_path / "nope.csv"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"team_abbr": "ZZZ"}, "team_abbr 'ZZZ' is not an NBA team code"),
+        ({"opponent_team_abbr": "SEA"}, "opponent_team_abbr 'SEA' is not an NBA team code"),
+        ({"opponent_team_abbr": "GSW"}, "team_abbr equals opponent_team_abbr"),
+        ({"game_date": "2099-10-19"}, r"game_date is outside season 2021-22 \(2021-09-01 → 2022-08-31\)"),
+        ({"season": "2021-23"}, "season '2021-23' is not a season like 2021-22"),
+    ],
+)
+def test_team_codes_and_season_dates_are_checked(
+    tmp_path: Path, changes: dict[str, object], reason: str
+) -> None:
+    rows = [_row(player_id=f"p{i}", player_name=f"Player {i}") for i in range(3)]
+    rows[1] = _row(**({"player_id": "p1", "player_name": "Player 1"} | changes))
+    with pytest.raises(BoxScoreError, match=rf"box.csv: row 3: {reason}"):
+        read_box_scores([_write_csv(tmp_path, rows)])
+
+
+def _game(**home_changes: object) -> list[dict[str, object]]:
+    """One game, two rows a side: GSW away at LAL (rows 2-3), LAL at home (rows 4-5)."""
+    away = [_row(player_id=f"g{i}", player_name=f"Guard {i}") for i in range(2)]
+    home = [
+        _row(
+            player_id=f"l{i}",
+            player_name=f"Laker {i}",
+            team_abbr="LAL",
+            opponent_team_abbr="GSW",
+            is_home=True,
+        )
+        for i in range(2)
+    ]
+    home[1].update(home_changes)
+    return away + home
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"opponent_team_abbr": "BOS"}, "row 5: team LAL has a second opponent in game 202110190LAL"),
+        ({"is_home": False}, "row 5: team LAL is both home and away in game 202110190LAL"),
+        ({"game_date": "2021-10-20"}, "row 5: game 202110190LAL has rows on another date"),
+        ({"team_abbr": "BOS", "is_home": False}, "row 5: team BOS is a third team in game 202110190LAL"),
+    ],
+)
+def test_a_game_is_two_teams_on_one_date(tmp_path: Path, changes: dict[str, object], reason: str) -> None:
+    with pytest.raises(BoxScoreError, match=rf"box.csv: {reason}"):
+        read_box_scores([_write_csv(tmp_path, _game(**changes))])
+
+
+def test_opponent_must_be_the_other_team_and_one_team_is_home(tmp_path: Path) -> None:
+    rows = _game()
+    for row in rows[2:]:
+        row["opponent_team_abbr"] = "BOS"
+    with pytest.raises(BoxScoreError, match="row 4: opponent_team_abbr BOS is not the other team of game"):
+        read_box_scores([_write_csv(tmp_path, rows)])
+    rows = _game()
+    for row in rows[2:]:
+        row["is_home"] = False
+    with pytest.raises(BoxScoreError, match="row 2: game 202110190LAL does not have exactly one home team"):
+        read_box_scores([_write_csv(tmp_path, rows)])
+    assert read_box_scores([_write_csv(tmp_path, _game())]).num_rows == 4

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from nba_ray.data.league import TEAMS, season_bounds, season_start_year
 from nba_ray.data.lookup import player_lookup
 from nba_ray.warehouse.schemas import PLAYER_GAME_SUMMARY, STAT_COLUMNS, conform
 
@@ -27,7 +28,6 @@ _SHOT_PAIRS = (
     ("three_pt_made", "three_pt_attempted"),
     ("ft_made", "ft_attempted"),
 )
-_EARLIEST, _LATEST = pd.Timestamp("1946-11-01"), pd.Timestamp("2100-01-01")
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n", ""}
 
@@ -50,6 +50,7 @@ def read_box_scores(paths: Sequence[Path | str]) -> pa.Table:
     frames = [_validate(_read(Path(path))) for path in paths]
     combined = pd.concat(frames, ignore_index=True)
     _check_unique(combined)
+    _check_games(combined)
     stored = combined.drop(columns=["_file", "_row"])
     return conform(pa.Table.from_pandas(stored, preserve_index=False), PLAYER_GAME_SUMMARY)
 
@@ -92,11 +93,17 @@ def _validate(source: _Source) -> pd.DataFrame:
         _fail(source, text.isna() | (text == ""), f"{column} is empty")
         out[column] = text
 
+    for column in ("team_abbr", "opponent_team_abbr"):
+        unknown = ~out[column].isin(TEAMS)
+        if unknown.any():
+            _fail(source, unknown, f"{column} {_first(out[column], unknown)!r} is not an NBA team code")
+    _fail(source, out["team_abbr"] == out["opponent_team_abbr"], "team_abbr equals opponent_team_abbr")
+
     dates = pd.to_datetime(raw["game_date"].astype("string"), errors="coerce", format="mixed")
     if dates.isna().any():
         _fail(source, dates.isna(), f"game_date {_first(raw['game_date'], dates.isna())!r} is not a date")
-    _fail(source, (dates < _EARLIEST) | (dates >= _LATEST), "game_date is outside the NBA's history")
     out["game_date"] = dates.dt.date
+    _check_seasons(source, out)
 
     for column in _BOOL_COLUMNS:
         out[column] = _booleans(source, raw[column], column)
@@ -157,6 +164,67 @@ def _check_unique(rows: pd.DataFrame) -> None:
             f"{row['_file']}: row {row['_row']}: a second row for game {row['game_id']} "
             f"and player {row['player_lookup']}"
         )
+
+
+def _check_seasons(source: _Source, rows: pd.DataFrame) -> None:
+    """Every season is named like 2021-22 and every game date falls inside its season."""
+    for season in rows["season"].unique():
+        in_season = (rows["season"] == season).to_numpy()
+        if season_start_year(season) is None:
+            _fail(source, in_season, f"season {season!r} is not a season like 2021-22")
+        first, last = season_bounds(season)
+        outside = in_season & ((rows["game_date"] < first) | (rows["game_date"] > last)).to_numpy()
+        _fail(source, outside, f"game_date is outside season {season} ({first} → {last})")
+
+
+def _check_games(rows: pd.DataFrame) -> None:
+    """Each game is on one date between two teams, each the other's opponent, exactly one at home. The
+    row named is the first that disagrees with the rows of its game before it."""
+    game = rows.groupby("game_id", sort=False)
+    _reject_first(
+        rows,
+        rows["game_date"] != game["game_date"].transform("first"),
+        "game {game_id} has rows on another date",
+    )
+    sides = rows.drop_duplicates(["game_id", "team_abbr"])[["game_id", "team_abbr"]]
+    side_number = (
+        sides.groupby("game_id", sort=False)
+        .cumcount()
+        .reindex(rows.index)
+        .groupby([rows["game_id"], rows["team_abbr"]], sort=False)
+        .transform("max")
+    )
+    _reject_first(rows, side_number > 1, "team {team_abbr} is a third team in game {game_id}")
+    side = rows.groupby(["game_id", "team_abbr"], sort=False)
+    _reject_first(
+        rows,
+        rows["opponent_team_abbr"] != side["opponent_team_abbr"].transform("first"),
+        "team {team_abbr} has a second opponent in game {game_id}",
+    )
+    _reject_first(
+        rows,
+        rows["is_home"] != side["is_home"].transform("first"),
+        "team {team_abbr} is both home and away in game {game_id}",
+    )
+    # Where both teams of a game have rows, each row's opponent is the other team, and one team is home.
+    first, last = game["team_abbr"].transform("min"), game["team_abbr"].transform("max")
+    both = first != last
+    other = first.where(rows["team_abbr"] != first, last)
+    _reject_first(
+        rows,
+        both & (rows["opponent_team_abbr"] != other),
+        "opponent_team_abbr {opponent_team_abbr} is not the other team of game {game_id}",
+    )
+    home_teams = rows["team_abbr"].where(rows["is_home"]).groupby(rows["game_id"]).transform("nunique")
+    _reject_first(rows, both & (home_teams != 1), "game {game_id} does not have exactly one home team")
+
+
+def _reject_first(rows: pd.DataFrame, mask: pd.Series, reason: str) -> None:
+    """Reject the first row where `mask` holds, naming its file and row; `reason` is formatted with it."""
+    bad = mask.fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        row = rows[bad].iloc[0]
+        raise BoxScoreError(f"{row['_file']}: row {row['_row']}: {reason.format(**row)}")
 
 
 def _first(values: pd.Series, mask: pd.Series) -> object:

@@ -18,37 +18,22 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
+from nba_ray.data.league import CONFERENCES, TEAMS, season_start_year
 from nba_ray.data.lookup import player_lookup
 from nba_ray.warehouse.schemas import PLAYER_GAME_SUMMARY, PROP_LINES, STAT_COLUMNS, conform
 
 # --- League structure ---------------------------------------------------------------------------------
-# Conference -> three divisions of five NBA.com tricodes. Game ids use Basketball-Reference codes, like
-# the real files, which differ for three teams.
-CONFERENCES: tuple[tuple[tuple[str, ...], ...], ...] = (
-    (
-        ("BOS", "BKN", "NYK", "PHI", "TOR"),
-        ("CHI", "CLE", "DET", "IND", "MIL"),
-        ("ATL", "CHA", "MIA", "ORL", "WAS"),
-    ),
-    (
-        ("DEN", "MIN", "OKC", "POR", "UTA"),
-        ("GSW", "LAC", "LAL", "PHX", "SAC"),
-        ("DAL", "HOU", "MEM", "NOP", "SAS"),
-    ),
-)
-TEAMS: tuple[str, ...] = tuple(t for conf in CONFERENCES for div in conf for t in div)
+# Game ids use Basketball-Reference codes, like the real files, which differ for three teams.
 GAME_ID_CODE: dict[str, str] = {"BKN": "BRK", "CHA": "CHO", "PHX": "PHO"}
 N_TEAMS = len(TEAMS)
 GAMES_PER_TEAM = 82
 N_GAMES = N_TEAMS * GAMES_PER_TEAM // 2
-SEASON_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
 # --- Calendar and schedule ----------------------------------------------------------------------------
 OPENING_EARLIEST = (10, 18)  # opening night is the first Tuesday on or after this (month, day)
@@ -290,10 +275,10 @@ def _season_years(seasons: Sequence[str]) -> list[int]:
         raise ValueError("generate_league: give at least one season, e.g. ['2021-22']")
     years = []
     for season in seasons:
-        match = SEASON_PATTERN.match(season)
-        if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
+        year = season_start_year(season)
+        if year is None:
             raise ValueError(f"generate_league: season {season!r} is not like '2021-22'")
-        years.append(int(match.group(1)))
+        years.append(year)
     if any(b != a + 1 for a, b in itertools.pairwise(years)):
         raise ValueError(f"generate_league: seasons must be consecutive and ascending, got {list(seasons)}")
     return years
