@@ -85,10 +85,13 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
 
 def backfill_dates(args: argparse.Namespace) -> list[date] | None:
     """--dates D,D or --start/--end (every calendar day; the driver keeps the game days)."""
-    if args.dates and (args.start or args.end):
+    if args.dates is not None and (args.start or args.end):
         raise UsageError("give either --dates or --start/--end, not both")
-    if args.dates:
-        return sorted({parse_date("--dates", d.strip()) for d in args.dates.split(",") if d.strip()})
+    if args.dates is not None:
+        dates = sorted({parse_date("--dates", d.strip()) for d in args.dates.split(",") if d.strip()})
+        if not dates:
+            raise UsageError(f"--dates: {args.dates!r} names no date (use YYYY-MM-DD,YYYY-MM-DD)")
+        return dates
     if bool(args.start) != bool(args.end):
         raise UsageError("--start and --end go together")
     if not args.start:

@@ -13,18 +13,20 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.compute as pc
+from pydantic import ValidationError
 
 from nba_ray.backfill.driver import run_backfill
 from nba_ray.backfill.progress import Progress, summary
-from nba_ray.config import Settings
+from nba_ray.config import Settings, validation_reason
 from nba_ray.data.importer import read_box_scores
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading import grade as grade_predictions
 from nba_ray.systems.model import ModelArtifact, train_model
+from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
-from nba_ray.warehouse import Warehouse, open_warehouse
+from nba_ray.warehouse import Warehouse, WarehouseMissing, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
 
 log = logging.getLogger(__name__)
@@ -81,9 +83,14 @@ def build_features(settings: Settings, start: date, end: date) -> int:
 def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
     """Rebuild the feature store for [start, end] from every box score the windows can reach."""
     started = time.perf_counter()
+    if not warehouse.game_dates(start, end):
+        held = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
+        if not held:
+            raise CommandError(
+                "the warehouse has no box scores: run `nba-ray import` or `nba-ray seed` first"
+            )
+        raise CommandError(f"no games from {start} to {end}: the box scores span {held[0]} → {held[-1]}")
     box_scores = warehouse.read_box_scores(start - HISTORY_LOOKBACK, end)
-    if box_scores.num_rows == 0:
-        raise CommandError(f"no box scores up to {end}: run `nba-ray import` or `nba-ray seed` first")
     features = compute_features(box_scores, start, end)
     written = warehouse.replace_features(features, start, end)
     dates = len(pc.unique(features["game_date"])) if written else 0
@@ -95,11 +102,14 @@ def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
 
 
 def status(settings: Settings) -> int:
-    with open_warehouse(settings) as warehouse:
+    try:
+        warehouse = open_warehouse(settings, read_only=True)
+    except WarehouseMissing as err:
+        raise CommandError(f"{err}: nothing was imported or run there (check the path or project)") from None
+    with warehouse:
         counts = warehouse.table_counts()
         checkpoints = warehouse.read_checkpoints()
-    where = settings.warehouse.path if settings.warehouse.kind == "duckdb" else settings.warehouse.dataset
-    print(f"warehouse: {settings.warehouse.kind} ({where})")
+    print(f"warehouse: {settings.warehouse.kind} ({_location(settings)})")
     for table, count in counts.items():
         print(f"  {table:<26} {count:>12,}")
     if checkpoints.num_rows:
@@ -110,6 +120,11 @@ def status(settings: Settings) -> int:
     else:
         print("backfill checkpoints: none")
     return 0
+
+
+def _location(settings: Settings) -> str:
+    warehouse = settings.warehouse
+    return str(warehouse.path) if warehouse.kind == "duckdb" else f"{warehouse.project}.{warehouse.dataset}"
 
 
 def train(settings: Settings, train_start: date | None, train_end: date, out: Path | None) -> int:
@@ -149,8 +164,8 @@ def with_systems(settings: Settings, systems: Sequence[str] | None) -> Settings:
         return settings
     try:
         chosen = SystemsSettings.model_validate({**settings.systems.model_dump(), "enabled": list(systems)})
-    except ValueError as err:
-        raise CommandError(f"--systems: {str(err).splitlines()[-1].strip()}") from None
+    except ValidationError as err:
+        raise CommandError(f"--systems: {validation_reason(err)}") from None
     return settings.model_copy(update={"systems": chosen})
 
 
@@ -163,33 +178,67 @@ def backfill(
     show_progress: bool = True,
 ) -> int:
     """Predict every game date in `dates`; on an empty embedded warehouse, provision a demo first."""
+    if dry_run:
+        return plan(settings, dates, resume=resume)
     with open_warehouse(settings) as warehouse:
         if warehouse.table_counts()["player_game_summary"] == 0:
             dates = provision(warehouse, settings, dates)
         elif dates is None:
-            raise CommandError("give the dates to predict: --start D --end D, or --dates D,D")
+            raise CommandError(NO_DATES)
         progress = Progress(len(dates), enabled=show_progress)
         try:
-            report = run_backfill(
-                settings, warehouse, dates, resume=resume, dry_run=dry_run, on_date=progress.date_finished
-            )
+            report = run_backfill(settings, warehouse, dates, resume=resume, on_date=progress.date_finished)
         finally:
             progress.close()
-    if report.dry_run:
-        print(
-            f"dry run {report.run_key}: {len(report.game_dates)} game date(s) to predict, "
-            f"{len(report.already_done)} already done"
-        )
-        for game_date in report.game_dates:
-            print(f"  {game_date}")
-        return 0
     print(summary(report))
     return report.exit_code
 
 
+NO_DATES = "give the dates to predict: --start D --end D, or --dates D,D"
+
+
+def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool) -> int:
+    """The dry run: say what a real run would do, reading the warehouse only (a missing or empty one
+    included: nothing is created, seeded or trained)."""
+    try:
+        warehouse = open_warehouse(settings, read_only=True)
+    except WarehouseMissing as err:
+        return plan_provision(settings, dates, str(err))
+    with warehouse:
+        if warehouse.table_counts()["player_game_summary"] == 0:
+            return plan_provision(settings, dates, f"the warehouse {_location(settings)} is empty")
+        if dates is None:
+            raise CommandError(NO_DATES)
+        report = run_backfill(settings, warehouse, dates, resume=resume, dry_run=True)
+    print(
+        f"dry run {report.run_key}: {len(report.game_dates)} game date(s) to predict, "
+        f"{len(report.already_done)} already done"
+    )
+    for game_date in report.game_dates:
+        print(f"  {game_date}")
+    return 0
+
+
+def plan_provision(settings: Settings, dates: Sequence[date] | None, why: str) -> int:
+    """The dry run of a first run: what `provision` would seed, train and predict (computed in memory)."""
+    if settings.warehouse.kind != "duckdb":
+        raise CommandError(f"{why}: run `nba-ray import` first")
+    game_dates = sorted(
+        set(generate_league(PROVISION_SEASONS, seed=PROVISION_SEED).box_scores["game_date"].to_pylist())
+    )
+    train_end, todo = provision_dates(game_dates, dates)
+    span = f" ({todo[0]} → {todo[-1]})" if todo else ""
+    print(
+        f"dry run: {why}; a real run would provision a synthetic league ({', '.join(PROVISION_SEASONS)}) "
+        f"and its features, train {XGBOOST_ID} on games through {train_end} and predict "
+        f"{len(todo)} game date(s){span}. Nothing was written."
+    )
+    return 0
+
+
 def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | None) -> list[date]:
     """Fill an empty embedded warehouse with a synthetic league, its features and a walk-forward model;
-    return `dates`, or the last synthetic season's game dates when none were asked for."""
+    return the dates to predict (see `provision_dates`)."""
     if settings.warehouse.kind != "duckdb":
         raise CommandError("the warehouse has no box scores: run `nba-ray import` first")
     print(
@@ -199,11 +248,20 @@ def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | 
     seed_league(warehouse, PROVISION_SEASONS, PROVISION_SEED)
     all_dates = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
     refresh_features(warehouse, all_dates[0], all_dates[-1])
+    train_end, todo = provision_dates(all_dates, dates)
+    train_and_save(warehouse, settings, None, train_end, settings.model.path)
+    return todo
+
+
+def provision_dates(game_dates: Sequence[date], dates: Sequence[date] | None) -> tuple[date, list[date]]:
+    """The provisioned model's last training date (the first season's last game) and the dates to
+    predict: the ones asked for, else every game date of the seasons after the first."""
     first_season_end = max(
-        d for d in all_dates if d.year <= int(PROVISION_SEASONS[0][:4]) + 1 and d.month < 8
+        d for d in game_dates if d.year <= int(PROVISION_SEASONS[0][:4]) + 1 and d.month < 8
     )
-    train_and_save(warehouse, settings, None, first_season_end, settings.model.path)
-    return list(dates) if dates else [d for d in all_dates if d > first_season_end]
+    if dates:
+        return first_season_end, [d for d in game_dates if d in set(dates)]
+    return first_season_end, [d for d in game_dates if d > first_season_end]
 
 
 def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -> int:

@@ -131,18 +131,34 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of sections")
         raw = loaded
-    _apply_env(raw, os.environ if environ is None else environ)
+    from_env = _apply_env(raw, os.environ if environ is None else environ)
     try:
         return Settings.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        reason = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-        raise ConfigError(f"{source}: {where}: {reason}") from None
+        loc = tuple(str(part) for part in err.errors()[0]["loc"])
+        variable = next((name for keys, name in from_env.items() if _overlap(loc, keys)), None)
+        where = f"environment variable {variable}" if variable else f"{source}: {'.'.join(loc)}"
+        raise ConfigError(f"{where}: {validation_reason(err)}") from None
 
 
-def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
-    """`NBA_RAY_WAREHOUSE__PATH=/x` sets raw['warehouse']['path']; values are parsed as YAML scalars."""
+def _overlap(loc: tuple[str, ...], keys: tuple[str, ...]) -> bool:
+    """True when the error's location is the key a variable set, inside it, or the section holding it."""
+    shorter = min(len(loc), len(keys))
+    return loc[:shorter] == keys[:shorter]
+
+
+def validation_reason(err: ValidationError) -> str:
+    """The first problem pydantic found, as plain words (no error-type codes, no help URL)."""
+    first = err.errors()[0]
+    if first["type"] == "extra_forbidden":
+        return "unknown key"
+    return str(first["msg"]).removeprefix("Value error, ")
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+    """`NBA_RAY_WAREHOUSE__PATH=/x` sets raw['warehouse']['path']; values are parsed as YAML scalars.
+    Returns which variable set which key, so that a bad value is reported by the variable's name."""
+    applied: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
@@ -153,3 +169,5 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
             if not isinstance(node, dict):
                 raise ConfigError(f"environment variable {name}: {key} is not a section")
         node[keys[-1]] = yaml.safe_load(value) if value else value
+        applied[tuple(keys)] = name
+    return applied

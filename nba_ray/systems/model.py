@@ -146,7 +146,13 @@ class ModelArtifact:
         raw = booster_path.read_bytes()
         if _sha256(raw) != metadata.booster_sha256:
             raise ModelContractError(f"model booster {booster_path} does not match the hash in its metadata")
-        booster = xgb.Booster(params={"nthread": nthread}, model_file=bytearray(raw))
+        try:
+            booster = xgb.Booster(params={"nthread": nthread}, model_file=bytearray(raw))
+        except xgb.core.XGBoostError as err:
+            raise ModelContractError(
+                f"model booster {booster_path} is not a readable XGBoost model "
+                f"({str(err).strip().splitlines()[0][:120]}): retrain with `nba-ray train`"
+            ) from None
         if list(booster.feature_names or []) != list(FEATURE_NAMES):
             raise ModelContractError(
                 f"model booster {booster_path} has feature names that differ from the contract"

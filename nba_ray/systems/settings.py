@@ -355,7 +355,7 @@ class SystemsSettings(_Frozen):
     def _known_systems(cls, value: list[str]) -> list[str]:
         unknown = [v for v in value if v not in SYSTEM_IDS]
         if unknown:
-            raise ValueError(f"unknown system id(s) {unknown}; known: {list(SYSTEM_IDS)}")
+            raise ValueError(f"unknown system id(s) {', '.join(unknown)} (known: {', '.join(SYSTEM_IDS)})")
         if len(set(value)) != len(value):
             raise ValueError(f"duplicate system id(s) in {value}")
         if not value:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nba_ray.warehouse.base import DateBatch, Warehouse
-from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
+from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
 
 if TYPE_CHECKING:
     from nba_ray.config import Settings
@@ -16,16 +16,21 @@ __all__ = [
     "TransientWarehouseError",
     "Warehouse",
     "WarehouseError",
+    "WarehouseMissing",
     "open_warehouse",
 ]
 
 
-def open_warehouse(settings: Settings) -> Warehouse:
-    """The warehouse the configuration names, with its tables created if they do not exist yet."""
+def open_warehouse(settings: Settings, *, read_only: bool = False) -> Warehouse:
+    """The warehouse the configuration names, with its tables created if they do not exist yet.
+
+    `read_only` is for the commands that must write nothing (`status`, dry runs): no file, folder,
+    dataset or table is created, and a warehouse that does not exist raises `WarehouseMissing`.
+    """
     if settings.warehouse.kind == "bigquery":
         from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 
-        return BigQueryWarehouse(settings.warehouse, settings.batching)
+        return BigQueryWarehouse(settings.warehouse, settings.batching, read_only=read_only)
     from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 
-    return DuckDBWarehouse(settings.warehouse.path, settings.batching)
+    return DuckDBWarehouse(settings.warehouse.path, settings.batching, read_only=read_only)

@@ -45,7 +45,13 @@ from google.cloud.bigquery.table import RowIterator
 from nba_ray.config import BatchingSettings, WarehouseSettings
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.base import Warehouse
-from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, one_line
+from nba_ray.warehouse.errors import (
+    QueryTimeout,
+    TransientWarehouseError,
+    WarehouseError,
+    WarehouseMissing,
+    one_line,
+)
 from nba_ray.warehouse.schemas import TABLES, TableSpec
 
 if TYPE_CHECKING:
@@ -240,7 +246,13 @@ class BigQueryWarehouse(Warehouse):
 
     dialect: BigQueryDialect
 
-    def __init__(self, settings: WarehouseSettings, batching: BatchingSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: WarehouseSettings,
+        batching: BatchingSettings | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         super().__init__(batching or BatchingSettings())
         self.settings = settings
         timeout = self.batching.query_timeout_seconds
@@ -260,10 +272,28 @@ class BigQueryWarehouse(Warehouse):
         self._read_client = _make_read_client(settings)
         self._size_connection_pool()
         try:
-            self.ensure_tables()
+            if read_only:
+                self._check_dataset()
+            else:
+                self.ensure_tables()
         except BaseException:
             self.close()
             raise
+
+    def _check_dataset(self) -> None:
+        """A read-only open creates nothing: the dataset must already be there."""
+        try:
+            self._client.get_dataset(
+                f"{self.dialect.project}.{self.dialect.dataset}",
+                retry=self._retry,
+                timeout=self._write_timeout,
+            )
+        except api_exceptions.NotFound:
+            raise WarehouseMissing(
+                f"there is no BigQuery dataset {self.dialect.project}.{self.dialect.dataset}"
+            ) from None
+        except Exception as err:
+            raise _translate(err, "reading the dataset") from err
 
     def _size_connection_pool(self) -> None:
         """Room for every concurrent request of the loader (dates in flight × chunks × 3 queries): the

@@ -16,7 +16,7 @@ import pyarrow as pa
 from nba_ray.config import BatchingSettings
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.base import Warehouse
-from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
+from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
 from nba_ray.warehouse.schemas import TABLES, TableSpec
 
 _DUCKDB_TYPES: dict[pa.DataType, str] = {
@@ -50,17 +50,23 @@ def _params(query: sql.Query) -> dict[str, object]:
 class DuckDBWarehouse(Warehouse):
     dialect = DuckDBDialect()
 
-    def __init__(self, path: Path | str, batching: BatchingSettings | None = None) -> None:
+    def __init__(
+        self, path: Path | str, batching: BatchingSettings | None = None, *, read_only: bool = False
+    ) -> None:
         super().__init__(batching or BatchingSettings())
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not self.path.is_file():
+            raise WarehouseMissing(f"there is no embedded warehouse at {self.path}")
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = duckdb.connect(str(self.path))
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as err:
             raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {err}") from err
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.Lock()
-        self.ensure_tables()
+        if not read_only:
+            self.ensure_tables()
 
     def ensure_tables(self) -> None:
         for spec in TABLES:

@@ -7,6 +7,10 @@ class WarehouseError(RuntimeError):
     """A warehouse operation failed for good (after any retries); never turned into an empty result."""
 
 
+class WarehouseMissing(WarehouseError):
+    """A read-only open found no warehouse where the configuration points (a read never creates one)."""
+
+
 class TransientWarehouseError(WarehouseError):
     """A failure worth retrying with backoff: a dropped connection, a 5xx, a rate limit."""
 
