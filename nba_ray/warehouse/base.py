@@ -110,6 +110,18 @@ class Warehouse(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @staticmethod
+    def columns_to_add(spec: TableSpec, existing: Sequence[str], where: str) -> list[pa.Field]:
+        """The schema's columns a table created by an earlier version lacks (added as nullable, so the
+        table's old rows read as NULL there). A column the schema does not know is not ours to drop."""
+        unknown = [name for name in existing if name not in spec.columns]
+        if unknown:
+            raise WarehouseError(
+                f"table {where} has column(s) {', '.join(unknown)} that nba-ray's {spec.name} schema does "
+                "not: migrate or drop it"
+            )
+        return [field for field in spec.schema if field.name not in existing]
+
     def __enter__(self) -> Warehouse:
         return self
 

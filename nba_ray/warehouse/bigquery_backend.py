@@ -323,22 +323,28 @@ class BigQueryWarehouse(Warehouse):
                     retry=self._retry,
                     timeout=self._write_timeout,
                 )
-                if [field.name for field in existing.schema] != spec.columns:
-                    raise WarehouseError(
-                        f"BigQuery table {existing.table_id} exists with other columns than nba-ray's "
-                        f"{spec.name} schema: migrate or drop it"
+                names = [field.name for field in existing.schema]
+                added = self.columns_to_add(spec, names, existing.full_table_id or spec.name)
+                if added:
+                    existing.schema = [*existing.schema, *self._schema_fields(added, nullable=True)]
+                    self._client.update_table(
+                        existing, ["schema"], retry=self._retry, timeout=self._write_timeout
                     )
         except Exception as err:
             raise _translate(err, "table creation") from err
 
-    def _table_definition(self, spec: TableSpec) -> bigquery.Table:
-        schema = [
+    @staticmethod
+    def _schema_fields(fields: Sequence[pa.Field], *, nullable: bool = False) -> list[bigquery.SchemaField]:
+        """BigQuery columns for Arrow fields; `nullable` for columns added to a table that has rows."""
+        return [
             bigquery.SchemaField(
-                f.name, _BIGQUERY_TYPES[f.type], mode="NULLABLE" if f.nullable else "REQUIRED"
+                f.name, _BIGQUERY_TYPES[f.type], mode="NULLABLE" if nullable or f.nullable else "REQUIRED"
             )
-            for f in spec.schema
+            for f in fields
         ]
-        table = bigquery.Table(self.dialect.table_id(spec.name), schema=schema)
+
+    def _table_definition(self, spec: TableSpec) -> bigquery.Table:
+        table = bigquery.Table(self.dialect.table_id(spec.name), schema=self._schema_fields(spec.schema))
         if spec.partitioned_by_date:
             table.time_partitioning = bigquery.TimePartitioning(
                 type_=bigquery.TimePartitioningType.DAY, field="game_date"

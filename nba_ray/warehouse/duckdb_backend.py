@@ -70,8 +70,12 @@ class DuckDBWarehouse(Warehouse):
 
     def ensure_tables(self) -> None:
         for spec in TABLES:
+            table = self.dialect.table(spec.name)
             columns = ", ".join(f"{f.name} {_DUCKDB_TYPES[f.type]}" for f in spec.schema)
-            self._con.execute(f"CREATE TABLE IF NOT EXISTS {self.dialect.table(spec.name)} ({columns})")
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+            existing = [row[0] for row in self._con.execute(f"DESCRIBE {table}").fetchall()]
+            for field in self.columns_to_add(spec, existing, f"{self.path}:{spec.name}"):
+                self._con.execute(f"ALTER TABLE {table} ADD COLUMN {field.name} {_DUCKDB_TYPES[field.type]}")
 
     def close(self) -> None:
         self._con.close()

@@ -1,0 +1,62 @@
+"""A warehouse made by an earlier version opens under this one: missing columns are added (old rows read
+NULL there), and a column nba-ray does not know is refused rather than dropped. Runs on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from nba_ray.warehouse import WarehouseError, sql
+from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS
+from tests.conftest import WarehouseFactory
+
+DAY = date(2022, 1, 10)
+
+
+def checkpoint(run_key: str, status: str) -> dict[str, object]:
+    return {
+        "run_key": run_key,
+        "game_date": DAY,
+        "status": status,
+        "players": 3,
+        "predictions": 15,
+        "skipped": 0,
+        "load_seconds": 0.1,
+        "predict_seconds": 0.2,
+        "write_seconds": 0.3,
+        "error": None,
+        "attempt": 1,
+        "run_id": "r1",
+        "updated_at": datetime(2022, 1, 11, tzinfo=UTC),
+    }
+
+
+def alter(warehouse: object, statement: str) -> None:
+    """DDL straight through the backend's own query primitive, as an older version's table would be."""
+    table = warehouse.dialect.table(BACKFILL_CHECKPOINTS.name)  # type: ignore[attr-defined]
+    warehouse._run(sql.Query(f"ALTER TABLE {table} {statement}"))  # type: ignore[attr-defined]
+
+
+def test_an_older_table_gains_the_missing_column(warehouse_factory: WarehouseFactory) -> None:
+    old = warehouse_factory()
+    old.write_checkpoints("k-old", [checkpoint("k-old", "done")])
+    alter(old, "DROP COLUMN updated_at")
+
+    new = warehouse_factory(share=old)  # opening it migrates the table
+    rows = {row["run_key"]: row for row in new.read_checkpoints().to_pylist()}
+    assert rows["k-old"]["status"] == "done" and rows["k-old"]["updated_at"] is None
+
+    new.write_checkpoints("k-new", [checkpoint("k-new", "failed")])
+    rows = {row["run_key"]: row for row in new.read_checkpoints().to_pylist()}
+    assert set(rows) == {"k-old", "k-new"}
+    assert rows["k-new"]["updated_at"] == datetime(2022, 1, 11, tzinfo=UTC)
+    assert rows["k-new"]["predictions"] == 15
+
+
+def test_a_column_nba_ray_does_not_know_is_refused(warehouse_factory: WarehouseFactory) -> None:
+    old = warehouse_factory()
+    alter(old, f"ADD COLUMN operator_notes {old.dialect.float_type}")
+    with pytest.raises(WarehouseError, match="has column\\(s\\) operator_notes that nba-ray's") as info:
+        warehouse_factory(share=old)
+    assert "\n" not in str(info.value)
