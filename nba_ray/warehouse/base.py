@@ -23,10 +23,12 @@ import pyarrow.compute as pc
 from nba_ray.features.contract import FEATURE_VERSION
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
+from nba_ray.warehouse.fingerprints import by_date, date_fingerprints, input_name
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
     HISTORY_SCHEMA,
     HISTORY_WINDOW_DAYS,
+    INPUT_FINGERPRINTS,
     LINE_SNAPSHOT_SCHEMA,
     ML_FEATURE_STORE,
     PLAYER_GAME_SUMMARY,
@@ -173,12 +175,30 @@ class Warehouse(ABC):
 
     def replace_prop_lines(self, rows: pa.Table) -> int:
         dates = pc.unique(rows.column("game_date")).to_pylist()
-        return self._replace_where(PROP_LINES, rows, {"game_date": dates}) if dates else 0
+        return self._replace_input(PROP_LINES, rows, {"game_date": dates}) if dates else 0
 
     def replace_features(self, rows: pa.Table, start: date, end: date) -> int:
         """Replace the feature rows of every date in [start, end] for the contract's version."""
         condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}
-        return self._replace_where(ML_FEATURE_STORE, rows, condition)
+        return self._replace_input(ML_FEATURE_STORE, rows, condition, FEATURE_VERSION)
+
+    def _replace_input(
+        self, spec: TableSpec, rows: pa.Table, condition: sql.Condition, version: str | None = None
+    ) -> int:
+        """Replace an input's rows and the fingerprints of the dates `condition` covers. The old
+        fingerprints go first: a crash in between leaves those dates without one, which reads as
+        changed (redo), never as unchanged."""
+        name = input_name(spec, version)
+        covered = {"input": name, "game_date": condition["game_date"]}
+        self._replace_where(INPUT_FINGERPRINTS, INPUT_FINGERPRINTS.schema.empty_table(), covered)
+        conformed = conform(rows, spec)
+        written = self._replace_where(spec, conformed, condition)
+        self._replace_where(INPUT_FINGERPRINTS, date_fingerprints(conformed, spec, name), covered)
+        return written
+
+    def read_fingerprints(self, start: date, end: date) -> dict[date, dict[str, str]]:
+        """{date: {input: fingerprint}} for every date in [start, end] that has inputs: one query."""
+        return by_date(self._read(INPUT_FINGERPRINTS, {"game_date": sql.Between(start, end)}))
 
     def read_features(self, start: date, end: date) -> pa.Table:
         condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}

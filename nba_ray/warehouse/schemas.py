@@ -204,6 +204,22 @@ BACKFILL_CHECKPOINTS = TableSpec(
     ("run_key", "game_date"),
 )
 
+# One row per (input, date): the digest of that date's rows of an input table, written with them
+# (`warehouse/fingerprints.py`), so a backfill can tell which done dates were computed from other data.
+INPUT_FINGERPRINTS = TableSpec(
+    "input_fingerprints",
+    pa.schema(
+        _fields(
+            ("input", pa.string()),
+            ("game_date", pa.date32()),
+            ("fingerprint", pa.string()),
+            ("rows", pa.int64()),
+            ("updated_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("input", "game_date"),
+)
+
 TABLES: tuple[TableSpec, ...] = (
     PLAYER_GAME_SUMMARY,
     ML_FEATURE_STORE,
@@ -211,6 +227,7 @@ TABLES: tuple[TableSpec, ...] = (
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
     BACKFILL_CHECKPOINTS,
+    INPUT_FINGERPRINTS,
 )
 TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
 
