@@ -107,7 +107,7 @@ def in_process_loop(settings: Settings, warehouse: DuckDBWarehouse, dates: Seque
     """The plain loop the Ray path must not be much slower than: same steps, one process, no overlap."""
     started = time.perf_counter()
     predictor = Predictor(settings.systems, settings.model.path)
-    checkpoints = Checkpoints(warehouse, "bench-in-process", "bench")
+    checkpoints = Checkpoints(warehouse, "bench-in-process", "bench", {}, {})
     systems = list(settings.systems.enabled_in_order)
     for game_date in warehouse.game_dates(min(dates), max(dates)):
         batch = warehouse.load_date(game_date)

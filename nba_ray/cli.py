@@ -112,6 +112,13 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def _catch_up(args: argparse.Namespace, settings: Settings) -> int:
+    systems = [s.strip() for s in args.systems.split(",")] if args.systems else None
+    return commands.catch_up(
+        commands.with_systems(settings, systems), dry_run=args.dry_run, show_progress=not args.no_progress
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nba-ray",
@@ -161,10 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="skip dates already done under the same run key (default) or redo them all",
+        help="redo only dates missing, failed or stale (default), or redo them all",
     )
-    backfill.add_argument("--dry-run", action="store_true", help="report the dates that would run, then stop")
+    backfill.add_argument(
+        "--dry-run", action="store_true", help="list each date that would run and why, write nothing"
+    )
     backfill.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    catch_up = command(
+        "catch-up",
+        "Backfill every game date with feature rows, redoing only what is missing, failed or stale.",
+        _catch_up,
+    )
+    catch_up.add_argument("--systems", default=None, help="comma-separated system ids (default: config)")
+    catch_up.add_argument("--dry-run", action="store_true", help="list each date to redo and why, then stop")
+    catch_up.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     grade = command(
         "grade", "Grade predictions in a range against box scores; print the table, write a report.", _grade
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
+from nba_ray.backfill import freshness
 from nba_ray.backfill.driver import run_backfill
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
@@ -23,7 +25,7 @@ from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading import grade as grade_predictions
-from nba_ray.systems.model import ModelArtifact, train_model
+from nba_ray.systems.model import ModelArtifact, ModelContractError, WalkForwardError, train_model
 from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, WarehouseMissing, open_warehouse
@@ -108,17 +110,28 @@ def status(settings: Settings) -> int:
         raise CommandError(f"{err}: nothing was imported or run there (check the path or project)") from None
     with warehouse:
         counts = warehouse.table_counts()
-        checkpoints = warehouse.read_checkpoints()
+        dates = warehouse.feature_dates()
+        try:
+            report = run_backfill(settings, warehouse, dates, dry_run=True) if dates else None
+        except (ModelContractError, WalkForwardError) as err:
+            report, unplanned = None, err
     print(f"warehouse: {settings.warehouse.kind} ({_location(settings)})")
     for table, count in counts.items():
         print(f"  {table:<26} {count:>12,}")
-    if checkpoints.num_rows:
-        frame = checkpoints.to_pandas()
-        summary = frame.groupby(["run_key", "status"]).size().unstack(fill_value=0)
-        print("backfill checkpoints (dates by status):")
-        print(summary.to_string())
-    else:
-        print("backfill checkpoints: none")
+    if report is None:
+        print(f"backfill states: unknown ({unplanned})" if dates else "game dates with features: none")
+        return 0
+    states = report.states
+    print(
+        f"game dates with features: {len(states):,} ({states[0].game_date} → {states[-1].game_date}), "
+        f"for the systems {', '.join(settings.systems.enabled_in_order)} (run key {report.run_key}):"
+    )
+    for state, count in freshness.counts(states).items():
+        reasons = Counter(reason for s in states if s.state == state for reason in s.reasons)
+        detail = f"   ({', '.join(f'{r} {n:,}' for r, n in sorted(reasons.items()))})" if reasons else ""
+        print(f"  {state:<8} {count:>8,}{detail}")
+    if any(s.needs_work for s in states):
+        print("`nba-ray catch-up` redoes the dates that are not done")
     return 0
 
 
@@ -197,6 +210,16 @@ def backfill(
 NO_DATES = "give the dates to predict: --start D --end D, or --dates D,D"
 
 
+def catch_up(settings: Settings, *, dry_run: bool = False, show_progress: bool = True) -> int:
+    """Every game date with feature rows, first to last, redoing exactly what is missing, failed or
+    stale: what a scheduled or autoscaling catch-up run submits after the data changed."""
+    with open_warehouse(settings, read_only=True) as warehouse:
+        dates = warehouse.feature_dates()
+    if not dates:
+        raise CommandError("no game dates have feature rows: run `nba-ray features` first")
+    return backfill(settings, dates, resume=True, dry_run=dry_run, show_progress=show_progress)
+
+
 def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool) -> int:
     """The dry run: say what a real run would do, reading the warehouse only (a missing or empty one
     included: nothing is created, seeded or trained)."""
@@ -214,8 +237,10 @@ def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool) -> i
         f"dry run {report.run_key}: {len(report.game_dates)} game date(s) to predict, "
         f"{len(report.already_done)} already done"
     )
-    for game_date in report.game_dates:
-        print(f"  {game_date}")
+    todo = set(report.game_dates)
+    for state in report.states:
+        if state.game_date in todo:
+            print(f"  {state.game_date}  {state.describe()}")
     return 0
 
 

@@ -1,33 +1,32 @@
 """Backfill checkpoints, kept in the warehouse so any machine (or a new cluster head) can resume a run.
 
-A run key names what a backfill computes, not when or where it ran: the enabled systems, their
-settings, the feature version and the model. Two runs with the same key produce the same rows, so a
-resumed run may skip the dates the other finished; change any of those and the key changes.
+A run key names what a backfill computes: the feature version and the set of systems (their order on
+the command line changes nothing). What the predictions of a date were computed from (its inputs'
+fingerprints, the model, the systems' settings) is recorded on the date's checkpoint, so a resumed run
+redoes exactly the dates that are missing, failed or stale (`freshness.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from nba_ray.backfill.freshness import DateState, assess
 from nba_ray.features.contract import FEATURE_VERSION
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse.base import Warehouse
 
 DONE = "done"
 FAILED = "failed"
+SETTLED = frozenset({DONE})
 
 
-def run_key(systems: SystemsSettings, model_version: str | None) -> str:
-    identity = {
-        "feature_version": FEATURE_VERSION,
-        "systems": systems.model_dump(mode="json"),
-        "model": model_version,
-    }
+def run_key(systems: SystemsSettings) -> str:
+    identity = {"feature_version": FEATURE_VERSION, "systems": sorted(systems.enabled)}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return f"bf-{digest[:16]}"
 
@@ -50,20 +49,25 @@ class DateOutcome:
 
 
 class Checkpoints:
-    def __init__(self, warehouse: Warehouse, key: str, run_id: str) -> None:
+    """One run key's checkpoint rows (`previous`, as read when the run was planned) and the inputs each
+    date is being predicted from (`inputs`, recorded when the date is marked done)."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        key: str,
+        run_id: str,
+        previous: Mapping[date, Mapping[str, Any]],
+        inputs: Mapping[date, Mapping[str, str]],
+    ) -> None:
         self.warehouse = warehouse
         self.key = key
         self.run_id = run_id
-        rows = warehouse.read_checkpoints(key).to_pylist()
-        self._previous: dict[date, dict[str, Any]] = {row["game_date"]: row for row in rows}
+        self._previous = dict(previous)
+        self._inputs = dict(inputs)
 
-    def is_done(self, game_date: date) -> bool:
-        row = self._previous.get(game_date)
-        return row is not None and row["status"] == DONE
-
-    def pending(self, dates: Sequence[date], resume: bool) -> list[date]:
-        """With resume, every date not done under this key (failed ones are retried); else all."""
-        return [d for d in dates if not (resume and self.is_done(d))]
+    def states(self, dates: Sequence[date]) -> list[DateState]:
+        return assess(dates, self._previous, self._inputs, SETTLED)
 
     def mark(self, outcomes: Iterable[DateOutcome]) -> None:
         """Record a group of dates in one write."""
@@ -80,11 +84,16 @@ class Checkpoints:
                 "predict_seconds": round(o.predict_seconds, 4),
                 "write_seconds": round(o.write_seconds, 4),
                 "error": o.error,
-                "attempt": self._previous.get(o.game_date, {}).get("attempt", 0) + 1,
+                "attempt": (self._previous.get(o.game_date, {}).get("attempt") or 0) + 1,
                 "run_id": self.run_id,
                 "updated_at": now,
+                "inputs": self._recorded_inputs(o),
             }
             for o in outcomes
         ]
         if rows:
             self.warehouse.write_checkpoints(self.key, rows)
+
+    def _recorded_inputs(self, outcome: DateOutcome) -> str | None:
+        inputs = self._inputs.get(outcome.game_date)
+        return json.dumps(inputs, sort_keys=True) if outcome.status in SETTLED and inputs else None

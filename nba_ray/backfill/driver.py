@@ -34,6 +34,7 @@ import ray
 
 from nba_ray.backfill.actors import PredictorPool, PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED, Checkpoints, DateOutcome, run_key
+from nba_ray.backfill.freshness import DateState, date_inputs, settings_digest
 from nba_ray.config import RaySettings, Settings
 from nba_ray.systems.model import ModelArtifact, check_walk_forward
 from nba_ray.systems.runner import XGBOOST_ID, ChunkResult
@@ -64,15 +65,24 @@ class PredictedDate:
 
 @dataclass
 class BackfillReport:
+    """`game_dates` are the dates this run works on; `states` says what every game date in the range
+    was when it was planned (missing / failed / stale with reasons / done)."""
+
     run_key: str
     run_id: str
     requested_dates: int
     game_dates: list[date]
-    already_done: list[date]
+    states: list[DateState] = field(default_factory=list)
+    checkpoints: Checkpoints | None = None
     outcomes: list[DateOutcome] = field(default_factory=list)
     dry_run: bool = False
     wall_seconds: float = 0.0
     ray_start_seconds: float = 0.0
+
+    @property
+    def already_done(self) -> list[date]:
+        todo = set(self.game_dates)
+        return [s.game_date for s in self.states if s.game_date not in todo]
 
     @property
     def failed(self) -> list[DateOutcome]:
@@ -113,17 +123,23 @@ def load_model_version(settings: Settings, first_date: date) -> str | None:
 def plan_backfill(
     warehouse: Warehouse, settings: Settings, dates: Sequence[date], resume: bool
 ) -> BackfillReport:
-    """Which dates are game days and which of them still need work under this run key."""
+    """Which dates are game days, what each would be predicted from now, and which of them need work:
+    with resume those missing, failed or stale under this run key; without, all."""
     requested = sorted(set(dates))
     game_days = warehouse.game_dates(requested[0], requested[-1]) if requested else []
     game_days = [d for d in game_days if d in set(requested)]
     model_version = load_model_version(settings, game_days[0]) if game_days else None
-    key = run_key(settings.systems, model_version)
+    key = run_key(settings.systems)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    checkpoints = Checkpoints(warehouse, key, run_id)
-    todo = checkpoints.pending(game_days, resume)
-    done = [d for d in game_days if d not in set(todo)]
-    return BackfillReport(key, run_id, len(requested), todo, done)
+    previous, fingerprints = (
+        warehouse.read_freshness(key, game_days[0], game_days[-1]) if game_days else ({}, {})
+    )
+    digest = settings_digest(settings.systems)
+    inputs = {d: date_inputs(fingerprints.get(d, {}), model_version, digest) for d in game_days}
+    checkpoints = Checkpoints(warehouse, key, run_id, previous, inputs)
+    states = checkpoints.states(game_days)
+    todo = [s.game_date for s in states if s.needs_work or not resume]
+    return BackfillReport(key, run_id, len(requested), todo, states=states, checkpoints=checkpoints)
 
 
 def run_backfill(
@@ -143,8 +159,8 @@ def run_backfill(
         return report
     report.ray_start_seconds = connect_ray(settings.ray)
     with PredictorPool(settings.ray, settings.systems, settings.model.path, worker_class) as pool:
-        checkpoints = Checkpoints(warehouse, report.run_key, report.run_id)
-        pipeline = DatePipeline(warehouse, pool, checkpoints, settings, on_date or (lambda _: None))
+        assert report.checkpoints is not None
+        pipeline = DatePipeline(warehouse, pool, report.checkpoints, settings, on_date or (lambda _: None))
         report.outcomes = pipeline.run(report.game_dates)
     report.wall_seconds = time.perf_counter() - started
     return report

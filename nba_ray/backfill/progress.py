@@ -70,7 +70,7 @@ def summary(report: BackfillReport) -> str:
         f"backfill {report.run_key} (run {report.run_id})",
         f"  dates requested {report.requested_dates:>8,}",
         f"  game dates run  {len(report.outcomes):>8,}   ok {len(done):,}   failed {len(report.failed):,}",
-        f"  already done    {len(report.already_done):>8,}   (same run key; --no-resume redoes them)",
+        f"  already done    {len(report.already_done):>8,}   (inputs unchanged; --no-resume redoes them)",
         f"  predictions     {sum(per_system.values()):>8,}",
     ]
     lines += [f"    {system:<30} {count:>9,}" for system, count in sorted(per_system.items())]

@@ -200,6 +200,28 @@ class Warehouse(ABC):
         """{date: {input: fingerprint}} for every date in [start, end] that has inputs: one query."""
         return by_date(self._read(INPUT_FINGERPRINTS, {"game_date": sql.Between(start, end)}))
 
+    def read_freshness(
+        self, run_key: str, start: date, end: date
+    ) -> tuple[dict[date, dict[str, Any]], dict[date, dict[str, str]]]:
+        """A run key's checkpoints ({date: {status, inputs, attempt}}) and the input fingerprints of
+        [start, end] ({date: {input: fingerprint}}), in one query: what a backfill plan needs."""
+        checkpoints: dict[date, dict[str, Any]] = {}
+        fingerprints: dict[date, dict[str, str]] = {}
+        for row in self.query(sql.freshness(self.dialect, run_key, start, end)).to_pylist():
+            if row["kind"] == "checkpoint":
+                checkpoints[row["game_date"]] = {
+                    "status": row["name"],
+                    "inputs": row["value"],
+                    "attempt": row["n"],
+                }
+            else:
+                fingerprints.setdefault(row["game_date"], {})[row["name"]] = row["value"]
+        return checkpoints, fingerprints
+
+    def feature_dates(self) -> list[date]:
+        """Every game date with feature rows of the contract's version: what a catch-up run covers."""
+        return self.query(sql.feature_dates(self.dialect, FEATURE_VERSION)).column("game_date").to_pylist()
+
     def read_features(self, start: date, end: date) -> pa.Table:
         condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}
         return self._read(ML_FEATURE_STORE, condition, "game_date, player_lookup")

@@ -42,7 +42,7 @@ def date_fingerprints(rows: pa.Table, spec: TableSpec, name: str) -> pa.Table:
                 "input": name,
                 "game_date": dates[start],
                 "fingerprint": hashlib.sha256(row_hashes[start:end].tobytes()).hexdigest()[:32],
-                "rows": int(end - start),
+                "row_count": int(end - start),
                 "updated_at": now,
             }
             for start, end in zip(starts, ends, strict=True)

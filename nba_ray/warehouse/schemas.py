@@ -199,6 +199,8 @@ BACKFILL_CHECKPOINTS = TableSpec(
             ("attempt", pa.int64()),
             ("run_id", pa.string()),
             ("updated_at", pa.timestamp("us", tz="UTC")),
+            # What a settled date was computed from (`backfill/freshness.py`), as JSON.
+            ("inputs", pa.string()),
         )
     ),
     ("run_key", "game_date"),
@@ -213,7 +215,7 @@ INPUT_FINGERPRINTS = TableSpec(
             ("input", pa.string()),
             ("game_date", pa.date32()),
             ("fingerprint", pa.string()),
-            ("rows", pa.int64()),
+            ("row_count", pa.int64()),
             ("updated_at", pa.timestamp("us", tz="UTC")),
         )
     ),

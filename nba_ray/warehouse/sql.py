@@ -13,9 +13,11 @@ from datetime import date, datetime
 from typing import Protocol
 
 from nba_ray.warehouse.schemas import (
+    BACKFILL_CHECKPOINTS,
     HISTORY_CONTEXT_COLUMNS,
     HISTORY_LIMIT_GAMES,
     HISTORY_SCHEMA,
+    INPUT_FINGERPRINTS,
     LINE_SNAPSHOT_SCHEMA,
     ML_FEATURE_STORE,
     PLAYER_GAME_SUMMARY,
@@ -124,6 +126,28 @@ def game_dates(dialect: Dialect, start: date, end: date) -> Query:
         f"SELECT DISTINCT game_date FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} "
         f"WHERE game_date BETWEEN {dialect.param('start')} AND {dialect.param('end')} ORDER BY game_date",
         (Param("start", start, "DATE"), Param("end", end, "DATE")),
+    )
+
+
+def freshness(dialect: Dialect, run_key: str, start: date, end: date) -> Query:
+    """A run key's checkpoints and every input fingerprint of [start, end], as one result (one round
+    trip on BigQuery): `kind` 'checkpoint' rows carry (status, inputs, attempt), 'input' rows carry
+    (input, fingerprint, row_count) in the same three columns."""
+    span = f"game_date BETWEEN {dialect.param('start')} AND {dialect.param('end')}"
+    return Query(
+        f"SELECT 'checkpoint' AS kind, game_date, status AS name, inputs AS value, attempt AS n "
+        f"FROM {dialect.table(BACKFILL_CHECKPOINTS.name)} WHERE run_key = {dialect.param('key')} AND {span} "
+        f"UNION ALL SELECT 'input' AS kind, game_date, input AS name, fingerprint AS value, row_count AS n "
+        f"FROM {dialect.table(INPUT_FINGERPRINTS.name)} WHERE {span}",
+        (Param("key", run_key, "STRING"), Param("start", start, "DATE"), Param("end", end, "DATE")),
+    )
+
+
+def feature_dates(dialect: Dialect, feature_version: str) -> Query:
+    return Query(
+        f"SELECT DISTINCT game_date FROM {dialect.table(ML_FEATURE_STORE.name)} "
+        f"WHERE feature_version = {dialect.param('v')} ORDER BY game_date",
+        (Param("v", feature_version, "STRING"),),
     )
 
 
