@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,9 @@ def real_season(season: str) -> Path:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """In CI a skip is a failure, whatever raised it: CI must run every test (DESIGN.md)."""
     report: pytest.TestReport = yield
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
@@ -114,14 +116,15 @@ def _prepare_emulator(config: pytest.Config) -> str | None:
     """Installs the emulator if it is missing (or re-checks it, in seconds), saying so on the terminal."""
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     say = terminal.write_line if terminal is not None else print
-    if not emulator_executable_path().exists():
+    installing = not emulator_executable_path().exists()
+    if installing:
         say(f"BigQuery emulator not found in {emulator_venv()}: running {INSTALL_COMMAND} (≈1 min)")
     try:
         ready = install_emulator()
     except EmulatorUnavailable as error:
         say(str(error))
         return str(error)
-    if terminal is not None and terminal.verbosity > 0:
+    if installing or (terminal is not None and terminal.verbosity > 0):
         say(ready)
     return None
 
