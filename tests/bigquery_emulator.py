@@ -1,9 +1,10 @@
 """Run the `local-bigquery` emulator as a child process so tests can use the REAL BigQuery clients.
 
-The emulator lives in its own Python >= 3.13 virtualenv (made by `.ci/install-bigquery-emulator`), so
-it cannot be imported here: it is started as `local-bigquery serve` on free loopback ports with a
-private data directory, and tests talk to it over REST (google-cloud-bigquery) and gRPC (the Storage
-Read API), exactly as production code talks to BigQuery.
+The emulator lives in its own Python >= 3.13 virtualenv (made by `.ci/install-bigquery-emulator`,
+which the test session runs itself: `install_emulator`), so it cannot be imported here: it is started
+as `local-bigquery serve` on free loopback ports with a private data directory, and tests talk to it
+over REST (google-cloud-bigquery) and gRPC (the Storage Read API), exactly as production code talks to
+BigQuery.
 
 A missing emulator is an error, never a skip: CI must run the BigQuery tests (DESIGN.md).
 """
@@ -30,8 +31,16 @@ if TYPE_CHECKING:  # imported lazily so that merely importing this module stays 
     from google.cloud.bigquery_storage_v1 import BigQueryReadClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+INSTALLER = REPO_ROOT / ".ci" / "install-bigquery-emulator"
+INSTALL_COMMAND = "bash .ci/install-bigquery-emulator"
 VENV_ENV_VAR = "NBA_RAY_EMULATOR_VENV"
-INSTALL_HINT = "run .ci/install-bigquery-emulator"
+INSTALL_HINT = f"run {INSTALL_COMMAND}"
+# The emulator process's HOME, inside its venv: DuckDB's extension directory is $HOME/.duckdb/extensions
+# (DuckDB reads no environment variable for it) and the installer puts the emulator's extensions there
+# (`duckdb_home` in .ci/install-bigquery-emulator), so the user's own ~/.duckdb plays no part.
+EMULATOR_HOME = "duckdb-home"
+# Bounds a hung installer (pip waits up to its own timeout per download); a first install takes ≈1 min.
+INSTALL_TIMEOUT_S = 1200
 DEFAULT_PROJECT = "test-proj"
 # Unlimited gRPC message sizes: the Storage Read API sends whole Arrow record batches per message, and
 # the default 4 MiB receive limit fails on wide date batches.
@@ -44,16 +53,54 @@ def emulator_venv() -> Path:
     return Path(configured).expanduser() if configured else REPO_ROOT / ".emulator" / "venv"
 
 
+def emulator_executable_path() -> Path:
+    """Where `local-bigquery` is once the emulator venv is installed."""
+    return emulator_venv() / "bin" / "local-bigquery"
+
+
 def emulator_executable() -> Path:
     """Path of `local-bigquery` in the emulator venv; RuntimeError (not a skip) when it is not installed."""
-    venv = emulator_venv()
-    executable = venv / "bin" / "local-bigquery"
+    executable = emulator_executable_path()
     if not os.access(executable, os.X_OK):
         raise RuntimeError(
             f"local-bigquery emulator not found at {executable}: {INSTALL_HINT}"
             f" (or point {VENV_ENV_VAR} at a venv that has it)"
         )
     return executable
+
+
+def emulator_environment() -> dict[str, str]:
+    """The environment `local-bigquery serve` runs with: ours, with HOME at the venv's DuckDB home and
+    without the project's venv."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HOME": str(emulator_venv() / EMULATOR_HOME)}
+    env.pop("VIRTUAL_ENV", None)  # the project's venv must not leak into the emulator's interpreter
+    return env
+
+
+class EmulatorUnavailable(RuntimeError):
+    """The installer could not make the emulator ready; the message is its one-line reason."""
+
+
+def install_emulator() -> str:
+    """Runs `.ci/install-bigquery-emulator` (idempotent: a few seconds of offline checks when the venv is
+    healthy) and returns its closing line, or raises `EmulatorUnavailable` with the line that says why not
+    (e.g. which Python to install)."""
+    try:
+        result = subprocess.run(
+            ["bash", str(INSTALLER)],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=INSTALL_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise EmulatorUnavailable(f"{INSTALL_COMMAND} did not finish within {INSTALL_TIMEOUT_S}s") from None
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit code {result.returncode}"
+        raise EmulatorUnavailable(f"BigQuery emulator unavailable: {reason}")
+    return result.stdout.strip().splitlines()[-1]
 
 
 def _free_loopback_ports(count: int) -> list[int]:
@@ -131,8 +178,7 @@ class BigQueryEmulator:
             "--data-dir",
             str(self.data_dir),
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        env.pop("VIRTUAL_ENV", None)  # the project's venv must not leak into the emulator's interpreter
+        env = emulator_environment()
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             log.write(f"\n--- starting: {' '.join(command)}\n".encode())

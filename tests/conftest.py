@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,14 @@ import ray
 from nba_ray.config import BatchingSettings, Settings, WarehouseSettings
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
-from tests.bigquery_emulator import BigQueryEmulator
+from tests.bigquery_emulator import (
+    INSTALL_COMMAND,
+    BigQueryEmulator,
+    EmulatorUnavailable,
+    emulator_executable_path,
+    emulator_venv,
+    install_emulator,
+)
 
 if TYPE_CHECKING:
     from tests.backfill_fixtures import League
@@ -23,21 +30,45 @@ if TYPE_CHECKING:
 # The real box scores are not ours to copy: tests read them from where the environment says.
 REAL_DATA_ENV = "NBA_RAY_REAL_DATA"
 REAL_DATA = Path(os.environ[REAL_DATA_ENV]) if os.environ.get(REAL_DATA_ENV) else None
-IN_CI = bool(os.environ.get("CI"))
+# CI runs with CI=true; there every test must run (a skipped test proves nothing).
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 # Locally a developer without the real files can still run everything else; CI must have them.
 requires_real_data = pytest.mark.skipif(
-    REAL_DATA is None and not IN_CI, reason=f"set {REAL_DATA_ENV} to the real box-score folder"
+    REAL_DATA is None and not IN_CI,
+    reason=f"needs the licensed real box scores: set {REAL_DATA_ENV} to their folder",
 )
+
+
+def real_data_folder() -> Path:
+    """The folder `NBA_RAY_REAL_DATA` names; a test fails (never skips) when it is unset in CI or is no
+    folder, since then the real-data tests cannot prove anything."""
+    if REAL_DATA is None:
+        pytest.fail(f"{REAL_DATA_ENV} is not set: CI must point it at the real box scores", pytrace=False)
+    if not REAL_DATA.is_dir():
+        pytest.fail(f"{REAL_DATA_ENV}={REAL_DATA} is not a folder", pytrace=False)
+    return REAL_DATA
 
 
 def real_season(season: str) -> Path:
     """The real file of one season; in CI a missing folder fails the test instead of skipping it."""
-    if REAL_DATA is None:
-        pytest.fail(f"{REAL_DATA_ENV} is not set: CI must point it at the real box scores")
-    path = REAL_DATA / f"season={season}.parquet"
+    path = real_data_folder() / f"season={season}.parquet"
     assert path.is_file(), f"{path} is missing"
     return path
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """In CI a skip is a failure, whatever raised it: CI must run every test (DESIGN.md)."""
+    report: pytest.TestReport = yield
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+    return report
 
 
 @pytest.fixture
@@ -77,10 +108,44 @@ def local_ray() -> Iterator[None]:
     ray.shutdown()
 
 
+# Set once per session: None when the emulator is ready, else the one-line reason it is not.
+EMULATOR_PROBLEM = pytest.StashKey[str | None]()
+
+
+def _prepare_emulator(config: pytest.Config) -> str | None:
+    """Installs the emulator if it is missing (or re-checks it, in seconds), saying so on the terminal."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    say = terminal.write_line if terminal is not None else print
+    installing = not emulator_executable_path().exists()
+    if installing:
+        say(f"BigQuery emulator not found in {emulator_venv()}: running {INSTALL_COMMAND} (≈1 min)")
+    try:
+        ready = install_emulator()
+    except EmulatorUnavailable as error:
+        say(str(error))
+        return str(error)
+    if installing or (terminal is not None and terminal.verbosity > 0):
+        say(ready)
+    return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Gets the emulator ready before the first test when any collected test is a BigQuery one, so the
+    install runs once and outside every test's timeout."""
+    if any(item.get_closest_marker("bigquery") for item in session.items):
+        session.config.stash[EMULATOR_PROBLEM] = _prepare_emulator(session.config)
+
+
 @pytest.fixture(scope="session")
-def bigquery_emulator() -> Iterator[BigQueryEmulator]:
+def bigquery_emulator(request: pytest.FixtureRequest) -> Iterator[BigQueryEmulator]:
     """One emulator for the whole session (≈3 s start); tests isolate themselves with their own dataset.
-    A missing emulator raises (`run .ci/install-bigquery-emulator`): BigQuery tests are never skipped."""
+    An emulator that cannot be installed fails the BigQuery tests with the reason: they are never skipped."""
+    stash = request.config.stash
+    if EMULATOR_PROBLEM not in stash:  # a test that needs the emulator without the `bigquery` mark
+        stash[EMULATOR_PROBLEM] = _prepare_emulator(request.config)
+    problem = stash[EMULATOR_PROBLEM]
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
     emulator = BigQueryEmulator().start()
     try:
         yield emulator
@@ -157,7 +222,12 @@ class WarehouseFactory:
             client.close()
 
 
-@pytest.fixture(params=WAREHOUSE_KINDS)
+@pytest.fixture(
+    params=[
+        pytest.param(kind, marks=pytest.mark.bigquery if kind == "bigquery" else ())
+        for kind in WAREHOUSE_KINDS
+    ]
+)
 def warehouse_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[WarehouseFactory]:
     """Backend-parity tests take this (or `warehouse`) and run once per backend."""
     emulator = request.getfixturevalue("bigquery_emulator") if request.param == "bigquery" else None

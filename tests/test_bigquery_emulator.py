@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,10 +26,7 @@ import pytest
 from google.api_core import exceptions as google_exceptions
 from google.cloud import bigquery
 
-try:  # `tests` as a package (tests/__init__.py) or as a rootdir-relative folder on sys.path
-    from tests.bigquery_emulator import BigQueryEmulator
-except ImportError:  # pragma: no cover - depends on how pytest puts tests/ on sys.path
-    from bigquery_emulator import BigQueryEmulator  # type: ignore[no-redef]
+from tests.bigquery_emulator import EMULATOR_HOME, BigQueryEmulator, emulator_environment, emulator_venv
 
 pytestmark = pytest.mark.bigquery
 
@@ -452,8 +450,38 @@ def test_labels_bytes_billed_and_job_timeout_are_accepted(client: bigquery.Clien
 
 def test_missing_emulator_is_an_error_not_a_skip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NBA_RAY_EMULATOR_VENV", str(tmp_path / "no-venv"))
-    with pytest.raises(RuntimeError, match=r"run \.ci/install-bigquery-emulator"):
+    with pytest.raises(RuntimeError, match=r"run bash \.ci/install-bigquery-emulator"):
         BigQueryEmulator()
+
+
+def test_emulator_duckdb_loads_its_extensions_from_its_own_venv(
+    bigquery_emulator: BigQueryEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The emulator's DuckDB, opened as the emulator opens it (`TimeZone` config, which needs icu) in the
+    environment the emulator is started with, loads icu, ducklake and spatial from the venv's own DuckDB
+    home, whatever the user's home holds: here an empty one, which stays empty."""
+    empty_home = tmp_path / "home"
+    empty_home.mkdir()
+    monkeypatch.setenv("HOME", str(empty_home))
+    probe = (
+        "import duckdb\n"
+        "con = duckdb.connect(config={'TimeZone': 'UTC'})\n"
+        "for name in ('ducklake', 'spatial'):\n"
+        "    con.execute(f'LOAD {name}')\n"
+        'rows = con.execute("SELECT extension_name, install_path FROM duckdb_extensions() WHERE loaded"\n'
+        "                   \" AND extension_name IN ('icu', 'ducklake', 'spatial')\").fetchall()\n"
+        "print('\\n'.join(f'{name} {path}' for name, path in sorted(rows)))\n"
+    )
+    python = emulator_venv() / "bin" / "python"
+    result = subprocess.run(
+        [str(python), "-c", probe], env=emulator_environment(), capture_output=True, text=True, check=True
+    )
+    loaded = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert sorted(loaded) == ["ducklake", "icu", "spatial"]
+    own_home = emulator_venv() / EMULATOR_HOME
+    for name, path in loaded.items():
+        assert Path(path).is_relative_to(own_home), f"{name} loaded from {path}, not from {own_home}"
+    assert list(empty_home.iterdir()) == []
 
 
 # --- (8) outage: fast failure, restart, data intact ------------------------------------------------------

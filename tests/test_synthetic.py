@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +14,7 @@ from nba_ray.data.lookup import player_lookup
 from nba_ray.data.summary import season_summary
 from nba_ray.data.synthetic import GAME_ID_CODE, TEAMS, SyntheticLeague, generate_league
 from nba_ray.warehouse.schemas import PLAYER_GAME_SUMMARY, PROP_LINES, STAT_COLUMNS
-
-REAL_DATA_ENV = "NBA_RAY_REAL_DATA"
+from tests.conftest import real_data_folder, requires_real_data
 
 # Ranges for `season_summary` figures, taken from the real 2019-20 … 2022-23 box-score files (the README
 # table of the real-data fixture, and season_summary run on those files; real values in the comments).
@@ -267,10 +264,11 @@ def test_season_summary_needs_one_season(two_seasons: SyntheticLeague) -> None:
 
 
 @pytest.mark.realdata
-@pytest.mark.skipif(REAL_DATA_ENV not in os.environ, reason=f"{REAL_DATA_ENV} is not set")
+@requires_real_data
 def test_real_seasons_fall_inside_the_ranges() -> None:
-    files = sorted(Path(os.environ[REAL_DATA_ENV]).glob("season=*.parquet"))
-    assert files, f"no season=*.parquet under {REAL_DATA_ENV}"
+    folder = real_data_folder()
+    files = sorted(folder.glob("season=*.parquet"))
+    assert files, f"no season=*.parquet under {folder}"
     for path in files:
         frame = pd.read_parquet(path)
         season = frame["season"].iloc[0]
