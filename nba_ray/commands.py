@@ -168,10 +168,16 @@ def backfill(
             dates = provision(warehouse, settings, dates)
         elif dates is None:
             raise CommandError("give the dates to predict: --start D --end D, or --dates D,D")
-        progress = Progress(len(dates), enabled=show_progress)
+        progress = Progress(enabled=show_progress)
         try:
             report = run_backfill(
-                settings, warehouse, dates, resume=resume, dry_run=dry_run, on_date=progress.date_finished
+                settings,
+                warehouse,
+                dates,
+                resume=resume,
+                dry_run=dry_run,
+                on_plan=progress.planned,
+                on_date=progress.date_finished,
             )
         finally:
             progress.close()

@@ -20,6 +20,10 @@ from nba_ray.warehouse.base import Warehouse
 
 DONE = "done"
 FAILED = "failed"
+# A game date with nothing to predict from: no player of it has a played game before it (the first game
+# dates of the data). Settled like a done date: a resume does not retry it (`--no-resume` does).
+SKIPPED = "skipped"
+SETTLED = frozenset({DONE, SKIPPED})
 
 
 def run_key(systems: SystemsSettings, model_version: str | None) -> str:
@@ -34,7 +38,8 @@ def run_key(systems: SystemsSettings, model_version: str | None) -> str:
 
 @dataclass
 class DateOutcome:
-    """What happened to one date: the row written to `backfill_checkpoints` and the run summary."""
+    """What happened to one date: the row written to `backfill_checkpoints` and the run summary.
+    `error` says why a date failed or was skipped."""
 
     game_date: date
     status: str
@@ -57,13 +62,14 @@ class Checkpoints:
         rows = warehouse.read_checkpoints(key).to_pylist()
         self._previous: dict[date, dict[str, Any]] = {row["game_date"]: row for row in rows}
 
-    def is_done(self, game_date: date) -> bool:
+    def is_settled(self, game_date: date) -> bool:
         row = self._previous.get(game_date)
-        return row is not None and row["status"] == DONE
+        return row is not None and row["status"] in SETTLED
 
     def pending(self, dates: Sequence[date], resume: bool) -> list[date]:
-        """With resume, every date not done under this key (failed ones are retried); else all."""
-        return [d for d in dates if not (resume and self.is_done(d))]
+        """With resume, every date not done (or skipped) under this key (failed ones are retried);
+        else all."""
+        return [d for d in dates if not (resume and self.is_settled(d))]
 
     def mark(self, outcomes: Iterable[DateOutcome]) -> None:
         """Record a group of dates in one write."""
