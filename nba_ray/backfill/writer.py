@@ -167,7 +167,9 @@ class DateWriter:
                 log.error("write of %s failed: %s", predicted[0].game_date, root_cause(err))
                 return [_failed(predicted[0].game_date, "write", err)]
             log.warning(
-                "write of %d dates together failed (%s): writing them one by one", len(predicted), err
+                "write of %d dates together failed (%s): writing them one by one",
+                len(predicted),
+                root_cause(err),
             )
         return [outcome for one in predicted for outcome in self._write_predictions([one])]
 
