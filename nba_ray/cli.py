@@ -23,6 +23,7 @@ from nba_ray.warehouse.errors import WarehouseError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 128 + 2  # SIGINT, the shell's convention
 
 
 class UsageError(ValueError):
@@ -217,6 +218,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WarehouseError as err:
         print(f"nba-ray {args.command}: failed: {err}", file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:  # before a backfill's own signal handling starts (it exits 130 itself)
+        print(f"nba-ray {args.command}: interrupted; rerun the same command", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

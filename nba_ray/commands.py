@@ -198,9 +198,16 @@ def backfill(
             dates = provision(warehouse, settings, dates)
         elif dates is None:
             raise CommandError(NO_DATES)
-        progress = Progress(len(dates), enabled=show_progress)
+        progress = Progress(enabled=show_progress)
         try:
-            report = run_backfill(settings, warehouse, dates, resume=resume, on_date=progress.date_finished)
+            report = run_backfill(
+                settings,
+                warehouse,
+                dates,
+                resume=resume,
+                on_plan=progress.planned,
+                on_date=progress.date_finished,
+            )
         finally:
             progress.close()
     print(summary(report))

@@ -8,9 +8,12 @@ import contextlib
 import os
 import socket
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+from ray.job_submission import JobSubmissionClient
 
 BIN = Path(sys.executable).parent
 
@@ -19,6 +22,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def node_port_flags() -> list[str]:
+    """`ray start` flags giving every port of a node explicitly: other Ray clusters on this machine
+    hold the defaults (a dashboard agent that cannot bind its port means "No available agent")."""
+    names = [
+        "dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port",
+        "runtime-env-agent-port", "ray-client-server-port", "node-manager-port", "object-manager-port",
+    ]  # fmt: skip
+    return [f"--{name}={free_port()}" for name in names]
 
 
 def ray_env(**extra: str) -> dict[str, str]:
@@ -44,3 +57,26 @@ def kill_cluster_processes(temp_dir: Path) -> None:
         with contextlib.suppress(psutil.Error):
             proc.kill()
     psutil.wait_procs(list(victims.values()), timeout=30)
+
+
+def wait_for_job_agent(address: str, timeout: float = 120) -> JobSubmissionClient:
+    """The head accepts jobs a few seconds after `ray start` returns; submit a no-op until it does."""
+    client = JobSubmissionClient(address)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            job = client.submit_job(entrypoint="python -c pass")
+            break
+        except RuntimeError as err:
+            if "No available agent" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    wait_until(lambda: client.get_job_status(job).is_terminal(), timeout, "the no-op job to finish")
+    return client
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
+        time.sleep(0.3)

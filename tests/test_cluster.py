@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -52,7 +52,15 @@ from tests.backfill_fixtures import (
     crash_once_worker,
     predictions,
 )
-from tests.ray_processes import BIN, free_port, kill_cluster_processes, ray_env
+from tests.ray_processes import (
+    BIN,
+    free_port,
+    kill_cluster_processes,
+    node_port_flags,
+    ray_env,
+    wait_for_job_agent,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEASON_END = date(2023, 4, 9)  # the synthetic season's last game day
@@ -332,18 +340,11 @@ def start_autoscaling_head(temp_dir: Path) -> str:
     node_ip = ray.util.get_node_ip_address()
     config = temp_dir / "autoscaler.json"
     config.write_text(json.dumps(fake_autoscaler_config(f"{node_ip}:{port}")))
-    # Every port explicit: other Ray clusters on this machine hold the defaults.
-    ports = {
-        "dashboard-agent-listen-port": free_port(), "dashboard-agent-grpc-port": free_port(),
-        "metrics-export-port": free_port(), "runtime-env-agent-port": free_port(),
-        "ray-client-server-port": free_port(), "node-manager-port": free_port(),
-        "object-manager-port": free_port(),
-    }  # fmt: skip
     command = [
         str(BIN / "ray"), "start", "--head", f"--port={port}", "--num-cpus=0",
         f"--autoscaling-config={config}", f"--temp-dir={temp_dir}", "--include-dashboard=true",
         "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", "--disable-usage-stats",
-        *(f"--{name}={value}" for name, value in ports.items()),
+        *node_port_flags(),
     ]  # fmt: skip
     env = ray_env(RAY_FAKE_CLUSTER="1", AUTOSCALER_UPDATE_INTERVAL_S="1")
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
@@ -367,29 +368,6 @@ def autoscaling_head() -> Iterator[AutoscalingHead]:
     finally:
         kill_cluster_processes(temp_dir)
         shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-def wait_for_job_agent(address: str, timeout: float = 120) -> JobSubmissionClient:
-    """The head accepts jobs a few seconds after `ray start` returns; submit a no-op until it does."""
-    client = JobSubmissionClient(address)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            job = client.submit_job(entrypoint="python -c pass")
-            break
-        except RuntimeError as err:
-            if "No available agent" not in str(err) or time.monotonic() > deadline:
-                raise
-            time.sleep(1)
-    wait_until(lambda: client.get_job_status(job).is_terminal(), timeout, "the no-op job to finish")
-    return client
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-        time.sleep(0.3)
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -427,6 +405,7 @@ def test_submitted_backfill_scales_a_zero_cpu_head_out_and_back(
     settings, result = first_submission
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "succeeded" in result.stdout
+    assert "asked the autoscaler for room for 2 × 1.0 CPU" in result.stdout
     assert len(autoscaling_head.workers()) >= 1  # launched by the autoscaler for the pool's request
     # The pool withdrew its request when the run ended, so the idle workers are removed.
     wait_until(lambda: not autoscaling_head.workers("ALIVE"), 120, "the idle workers to be removed")
@@ -455,6 +434,9 @@ def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
     )  # fmt: skip
     wait_until(lambda: jobs.get_job_status(job_id).is_terminal(), 60, "the job to stop")
     assert jobs.get_job_status(job_id) == JobStatus.STOPPED
+    logs = jobs.get_job_logs(job_id)  # stopped at a date boundary within `ray job stop`'s grace period
+    assert "stopped by SIGTERM: " in logs and "rerun the same command to resume" in logs, logs[-3000:]
+    assert "Traceback" not in logs and "*** SIGTERM" not in logs, logs[-3000:]
 
     partial = checkpoints(settings)
     done_first = partial[partial["status"] == DONE].set_index("game_date")["run_id"]

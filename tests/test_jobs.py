@@ -21,7 +21,14 @@ from tests.backfill_fixtures import (
     content,
     predictions,
 )
-from tests.ray_processes import BIN, free_port, kill_cluster_processes, ray_env
+from tests.ray_processes import (
+    BIN,
+    free_port,
+    kill_cluster_processes,
+    node_port_flags,
+    ray_env,
+    wait_for_job_agent,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,11 +50,13 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run(
         [str(BIN / "ray"), "start", "--head", f"--port={free_port()}", "--num-cpus=2",
          "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", f"--temp-dir={temp_dir}",
-         "--include-dashboard=true", "--disable-usage-stats"],
+         "--include-dashboard=true", "--disable-usage-stats", *node_port_flags()],
         check=True, env=ray_env(), capture_output=True, timeout=120,
     )  # fmt: skip
     try:
-        yield f"http://127.0.0.1:{dashboard}"
+        address = f"http://127.0.0.1:{dashboard}"
+        wait_for_job_agent(address)
+        yield address
     finally:
         kill_cluster_processes(temp_dir)
 
@@ -63,6 +72,7 @@ def test_ray_job_submit_runs_the_backfill(league: League, ray_head: str, tmp_pat
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "succeeded" in result.stdout
+    assert "asked the autoscaler" not in result.stdout  # a plain `ray start --head` has none
     marks = checkpoints(settings)
     assert len(marks) > 5 and set(marks["status"]) == {DONE}
     rows = predictions(settings)

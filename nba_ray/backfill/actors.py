@@ -6,10 +6,11 @@ tables, so the tables are never serialised per call.
 
 The pool is elastic, and assumes nodes come and go:
 
-- **Size.** On creation it asks the autoscaler for room for the actors a catch-up run wants
-  (`ray.num_actors`, else `ray.max_actors`), and before every date it grows to what the cluster holds
-  now (one actor per `cpus_per_actor` CPUs, at most `max_actors`). An actor is sent work only once it
-  has answered a readiness probe, so while nodes boot the pool keeps working with the actors it has.
+- **Size.** On creation, on a cluster with an autoscaler, it asks for room for the actors a catch-up
+  run wants (`ray.num_actors`, else `ray.max_actors`), and before every date it grows to what the
+  cluster holds now (one actor per `cpus_per_actor` CPUs, at most `max_actors`). An actor is sent
+  work only once it has answered a readiness probe, so while nodes boot the pool keeps working with
+  the actors it has.
   `close()` withdraws the request so that the autoscaler can scale the cluster back.
 - **Failure.** Ray restarts a dead actor where there is room (`actor_max_restarts`) and retries its
   call (`actor_max_task_retries`). When there is no room that call would wait forever, so the pool
@@ -128,6 +129,8 @@ class PredictorPool:
         systems: SystemsSettings,
         model_path: Path | None,
         worker_class: type[PredictorWorker] = PredictorWorker,
+        *,
+        ask_autoscaler: bool,
     ) -> None:
         self.settings = ray_settings
         self._make_actor = ray.remote(worker_class).options(  # type: ignore[attr-defined]
@@ -142,7 +145,8 @@ class PredictorPool:
         self._turn = itertools.count()  # round-robin over ready actors, shared by all dates
         self._start_failures: list[RayActorError] = []  # since an actor last started
         self.capacity = CapacityRequest(self.wanted_size(), ray_settings.cpus_per_actor)
-        self.capacity.submit()
+        if ask_autoscaler:
+            self.capacity.submit()
         # Withdraw the request even if no one calls close(): when the pool is collected, or at exit.
         self._withdraw_at_end = weakref.finalize(self, self.capacity.withdraw)
         self.resize()

@@ -22,7 +22,10 @@ from nba_ray.warehouse.base import Warehouse
 
 DONE = "done"
 FAILED = "failed"
-SETTLED = frozenset({DONE})
+# A game date with nothing to predict from: no player of it has a played game before it (the first game
+# dates of the data). Settled like a done date: a resume does not retry it (`--no-resume` does).
+SKIPPED = "skipped"
+SETTLED = frozenset({DONE, SKIPPED})
 
 
 def run_key(systems: SystemsSettings) -> str:
@@ -33,7 +36,8 @@ def run_key(systems: SystemsSettings) -> str:
 
 @dataclass
 class DateOutcome:
-    """What happened to one date: the row written to `backfill_checkpoints` and the run summary."""
+    """What happened to one date: the row written to `backfill_checkpoints` and the run summary.
+    `error` says why a date failed or was skipped."""
 
     game_date: date
     status: str

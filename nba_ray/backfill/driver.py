@@ -9,37 +9,41 @@
 
 Loads of the next dates run while the actors predict the current ones (several dates' chunks may be
 queued on the actors at once, so they never wait for the driver between dates), and finished dates are
-written by a writer thread while the next ones predict. Each stage holds at most
+written by a writer thread (`writer.py`) while the next ones predict. Each stage holds at most
 `batching.in_flight_dates` dates, so memory stays flat over any range. A date that fails is recorded
-as failed with its error and the run goes on; the caller turns failures into a non-zero exit.
+as failed with its error and the run goes on; the caller turns failures into a non-zero exit. A date
+whose players have no history yet (the first game dates of the data) is skipped with that reason.
+
+SIGINT / SIGTERM stop the run at a date boundary (`stopping.py`): no date is started after the signal,
+the dates in flight are finished, and the report says which signal stopped it. A local Ray the run
+started is shut down when it ends, however it ends.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
+import signal
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
-import pyarrow as pa
 import ray
 
 from nba_ray.backfill.actors import PredictorPool, PredictorWorker
-from nba_ray.backfill.checkpoints import DONE, FAILED, Checkpoints, DateOutcome, run_key
+from nba_ray.backfill.checkpoints import DONE, FAILED, SKIPPED, Checkpoints, DateOutcome, run_key
 from nba_ray.backfill.freshness import DateState, date_inputs, settings_digest
+from nba_ray.backfill.scaling import has_autoscaler
+from nba_ray.backfill.stopping import StopSignals
+from nba_ray.backfill.writer import DateWriter, PredictedDate
 from nba_ray.config import RaySettings, Settings
 from nba_ray.systems.model import ModelArtifact, check_walk_forward
-from nba_ray.systems.runner import XGBOOST_ID, ChunkResult
+from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.warehouse import Warehouse, WarehouseError
-from nba_ray.warehouse.errors import one_line
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +58,11 @@ class LoadedDate:
     load_seconds: float
 
 
-@dataclass(frozen=True)
-class PredictedDate:
-    game_date: date
-    result: ChunkResult
-    players: int
-    load_seconds: float
-    predict_seconds: float
+NO_HISTORY = "no player of the date has a played game before it (nothing to predict from)"
+
+
+class NoHistoryYet(Exception):
+    """A game date none of whose players has a played game before it: skipped, not failed."""
 
 
 @dataclass
@@ -78,6 +80,11 @@ class BackfillReport:
     dry_run: bool = False
     wall_seconds: float = 0.0
     ray_start_seconds: float = 0.0
+    stopped_by: int | None = None  # the signal that stopped the run before its last date
+
+    @property
+    def done(self) -> list[DateOutcome]:
+        return [o for o in self.outcomes if o.status == DONE]
 
     @property
     def already_done(self) -> list[date]:
@@ -89,8 +96,24 @@ class BackfillReport:
         return [o for o in self.outcomes if o.status == FAILED]
 
     @property
+    def skipped(self) -> list[DateOutcome]:
+        return [o for o in self.outcomes if o.status == SKIPPED]
+
+    @property
+    def not_run(self) -> int:
+        """Dates left for a rerun to do because a signal stopped this one first."""
+        return len(self.game_dates) - len(self.outcomes)
+
+    @property
     def exit_code(self) -> int:
+        """128 + the signal when one stopped the run (130 SIGINT, 143 SIGTERM), else 1 if a date failed."""
+        if self.stopped_by is not None:
+            return 128 + self.stopped_by
         return 1 if self.failed else 0
+
+    @property
+    def stopped_by_name(self) -> str:
+        return signal.Signals(self.stopped_by).name if self.stopped_by is not None else ""
 
 
 def connect_ray(settings: RaySettings) -> float:
@@ -99,7 +122,7 @@ def connect_ray(settings: RaySettings) -> float:
         return 0.0
     started = time.perf_counter()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    address = settings.address or os.environ.get("RAY_ADDRESS")
+    address = ray_address(settings)
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
@@ -109,6 +132,11 @@ def connect_ray(settings: RaySettings) -> float:
             log_to_driver=False,
         )
     return time.perf_counter() - started
+
+
+def ray_address(settings: RaySettings) -> str | None:
+    """The cluster to join (config, else the job's RAY_ADDRESS); None starts a local Ray."""
+    return settings.address or os.environ.get("RAY_ADDRESS")
 
 
 def load_model_version(settings: Settings, first_date: date) -> str | None:
@@ -149,19 +177,39 @@ def run_backfill(
     *,
     resume: bool = True,
     dry_run: bool = False,
+    on_plan: Callable[[BackfillReport], None] | None = None,
     on_date: Callable[[DateOutcome], None] | None = None,
     worker_class: type[PredictorWorker] = PredictorWorker,
 ) -> BackfillReport:
+    """Plan, then run the pending game dates. `on_plan` sees the plan before any date runs (the
+    progress bar sizes itself from it); `on_date` sees each date as the writer finishes it."""
     started = time.perf_counter()
-    report = plan_backfill(warehouse, settings, dates, resume)
-    report.dry_run = dry_run
-    if dry_run or not report.game_dates:
-        return report
-    report.ray_start_seconds = connect_ray(settings.ray)
-    with PredictorPool(settings.ray, settings.systems, settings.model.path, worker_class) as pool:
-        assert report.checkpoints is not None
-        pipeline = DatePipeline(warehouse, pool, report.checkpoints, settings, on_date or (lambda _: None))
-        report.outcomes = pipeline.run(report.game_dates)
+    with StopSignals() as stop:
+        report = plan_backfill(warehouse, settings, dates, resume)
+        report.dry_run = dry_run
+        if on_plan is not None:
+            on_plan(report)
+        if dry_run or not report.game_dates or stop.requested:
+            report.stopped_by = stop.signal
+            return report
+        connected_here = not ray.is_initialized()
+        local = connected_here and not ray_address(settings.ray)
+        report.ray_start_seconds = connect_ray(settings.ray)
+        stop.install()  # ray.init replaced the SIGTERM handler
+        try:
+            ask = not local and has_autoscaler()
+            with PredictorPool(
+                settings.ray, settings.systems, settings.model.path, worker_class, ask_autoscaler=ask
+            ) as pool:
+                assert report.checkpoints is not None
+                pipeline = DatePipeline(
+                    warehouse, pool, report.checkpoints, settings, on_date or (lambda _: None)
+                )
+                report.outcomes = pipeline.run(report.game_dates, stop)
+        finally:
+            if connected_here:  # a local Ray stops; a cluster is only disconnected from
+                ray.shutdown()
+        report.stopped_by = stop.signal if report.not_run else None
     report.wall_seconds = time.perf_counter() - started
     return report
 
@@ -184,7 +232,8 @@ class DatePipeline:
         self.window = settings.batching.in_flight_dates
         self.on_date = on_date
 
-    def run(self, dates: Sequence[date]) -> list[DateOutcome]:
+    def run(self, dates: Sequence[date], stop: StopSignals) -> list[DateOutcome]:
+        """The dates in order, until `stop` is requested; returns the outcomes of those it finished."""
         created_at = datetime.now(UTC)
         writer = DateWriter(self.warehouse, self.checkpoints, self.systems, self.window, self.on_date)
         with (
@@ -193,7 +242,10 @@ class DatePipeline:
             ThreadPoolExecutor(self.window, thread_name_prefix="predict") as predictors,
         ):
             predicting: deque[tuple[date, Future[PredictedDate]]] = deque()
-            for game_date, loaded in self._prefetched(dates, loaders):
+            for game_date, loaded in self._prefetched(dates, loaders, stop):
+                if isinstance(loaded, NoHistoryYet):
+                    writer.put_outcome(DateOutcome(game_date, SKIPPED, error=str(loaded)))
+                    continue
                 if isinstance(loaded, BaseException):
                     writer.put_failure(game_date, "load", loaded)
                     continue
@@ -205,11 +257,14 @@ class DatePipeline:
         return writer.outcomes
 
     def _prefetched(
-        self, dates: Sequence[date], loaders: ThreadPoolExecutor
+        self, dates: Sequence[date], loaders: ThreadPoolExecutor, stop: StopSignals
     ) -> Iterator[tuple[date, LoadedDate | BaseException]]:
-        """Dates in order with their loaded tables, keeping up to `window` loads running ahead."""
+        """Dates in order with their loaded tables, keeping up to `window` loads running ahead. Once a
+        stop is requested no load starts; those already running are finished and yielded."""
         in_flight: deque[tuple[date, Future[LoadedDate]]] = deque()
         for game_date in dates:
+            if stop.requested:
+                break
             in_flight.append((game_date, loaders.submit(self._load, game_date)))
             if len(in_flight) > self.window:
                 yield _resolved(*in_flight.popleft())
@@ -220,6 +275,8 @@ class DatePipeline:
         started = time.perf_counter()
         batch = self.warehouse.load_date(game_date)
         if batch.num_players == 0:
+            if self.warehouse.players_with_history(game_date) == 0:
+                raise NoHistoryYet(NO_HISTORY)
             raise WarehouseError(f"no feature rows for {game_date}: run `nba-ray features` for it")
         refs = (ray.put(batch.features), ray.put(batch.history), ray.put(batch.lines))
         return LoadedDate(game_date, refs, batch.players, time.perf_counter() - started)
@@ -239,116 +296,3 @@ def _resolved(game_date: date, future: Future[LoadedDate]) -> tuple[date, Loaded
         return game_date, future.result()
     except Exception as err:
         return game_date, err
-
-
-_STOP = object()
-
-
-class DateWriter:
-    """The writer thread: every finished date queued by the time it is free goes out in one bulk load,
-    then the group's checkpoints in one write. The queue is bounded, so predicting can run at most
-    `window` dates ahead of writing."""
-
-    def __init__(
-        self,
-        warehouse: Warehouse,
-        checkpoints: Checkpoints,
-        systems: Sequence[str],
-        window: int,
-        on_date: Callable[[DateOutcome], None],
-    ) -> None:
-        self.warehouse = warehouse
-        self.checkpoints = checkpoints
-        self.systems = list(systems)
-        self.max_group = window
-        self.on_date = on_date
-        self.outcomes: list[DateOutcome] = []
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=window)
-        self._thread = threading.Thread(target=self._loop, name="date-writer", daemon=True)
-
-    def __enter__(self) -> DateWriter:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._queue.put(_STOP)
-        self._thread.join()
-
-    def put_predicted(self, game_date: date, predicted: Future[PredictedDate]) -> None:
-        """Queue a date once its predictions are gathered (an actor lost beyond retries fails the date)."""
-        try:
-            self._queue.put(predicted.result())
-        except Exception as err:
-            self.put_failure(game_date, "predict", err)
-
-    def put_failure(self, game_date: date, stage: str, error: BaseException) -> None:
-        log.debug("%s: %s failed", game_date, stage, exc_info=error)
-        self._queue.put(DateOutcome(game_date, FAILED, error=f"{stage}: {root_cause(error)}"))
-
-    def _loop(self) -> None:
-        stopping = False
-        while not stopping:
-            group = [self._queue.get()]
-            while len(group) < self.max_group and not self._queue.empty():
-                group.append(self._queue.get())
-            stopping = any(item is _STOP for item in group)
-            items = [item for item in group if item is not _STOP]
-            if items:
-                self._write_group(items)
-
-    def _write_group(self, items: list[PredictedDate | DateOutcome]) -> None:
-        outcomes = [item for item in items if isinstance(item, DateOutcome)]
-        predicted = [item for item in items if isinstance(item, PredictedDate)]
-        if predicted:
-            outcomes += self._write_predictions(predicted)
-        try:
-            self.checkpoints.mark(outcomes)
-        except Exception as err:  # the rows are written; a resume redoes these dates, replacing them
-            log.error("checkpoint write failed for %d date(s): %s", len(outcomes), root_cause(err))
-            for outcome in outcomes:
-                outcome.status, outcome.error = FAILED, f"checkpoint: {root_cause(err)}"
-        for outcome in sorted(outcomes, key=lambda o: o.game_date):
-            self.outcomes.append(outcome)
-            self.on_date(outcome)
-
-    def _write_predictions(self, predicted: list[PredictedDate]) -> list[DateOutcome]:
-        started = time.perf_counter()
-        dates = [p.game_date for p in predicted]
-        rows = pa.concat_tables([p.result.predictions for p in predicted])
-        try:
-            self.warehouse.write_predictions(rows, dates, self.systems)
-        except Exception as err:
-            log.error("write of %d date(s) failed: %s", len(dates), root_cause(err))
-            return [DateOutcome(d, FAILED, error=f"write: {root_cause(err)}") for d in dates]
-        seconds = (time.perf_counter() - started) / len(predicted)
-        return [_outcome(p, seconds) for p in predicted]
-
-
-def root_cause(error: BaseException) -> str:
-    """One line for the root cause (a Ray task error's own text is a whole remote traceback)."""
-    return one_line(getattr(error, "cause", None) or error, limit=500)
-
-
-def _outcome(predicted: PredictedDate, write_seconds: float) -> DateOutcome:
-    result = predicted.result
-    per_system = Counter(result.predictions.column("system_id").to_pylist())
-    reasons = Counter(
-        f"{system}:{reason}"
-        for system, reason in zip(
-            result.skips.column("system_id").to_pylist(),
-            result.skips.column("reason").to_pylist(),
-            strict=True,
-        )
-    )
-    return DateOutcome(
-        predicted.game_date,
-        DONE,
-        players=predicted.players,
-        predictions=result.predictions.num_rows,
-        skipped=result.skips.num_rows,
-        load_seconds=predicted.load_seconds,
-        predict_seconds=predicted.predict_seconds,
-        write_seconds=write_seconds,
-        per_system=dict(per_system),
-        skip_reasons=dict(reasons),
-    )

@@ -9,26 +9,32 @@ from collections import Counter
 
 from tqdm import tqdm
 
-from nba_ray.backfill.checkpoints import DONE, DateOutcome
+from nba_ray.backfill.checkpoints import DONE, SKIPPED, DateOutcome
 from nba_ray.backfill.driver import BackfillReport
 
 log = logging.getLogger("nba_ray.backfill")
 
 
 class Progress:
-    """Counts dates, players and predictions as the writer finishes dates; safe to call from its thread."""
+    """Counts game dates, players and predictions as the writer finishes dates; safe to call from its
+    thread. The bar is sized by `planned`, in the game dates the run will do (not calendar days, and
+    not the dates already done), so it reaches 100 % when the run completes."""
 
-    def __init__(self, total_dates: int, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True) -> None:
         self.started = time.perf_counter()
         self.players = 0
         self.predictions = 0
         self.bar = tqdm(
-            total=total_dates,
+            total=0,
             unit="date",
             desc="backfill",
             disable=not enabled or not sys.stderr.isatty(),
             dynamic_ncols=True,
         )
+
+    def planned(self, report: BackfillReport) -> None:
+        self.bar.reset(total=len(report.game_dates))
+        self.started = time.perf_counter()
 
     def date_finished(self, outcome: DateOutcome) -> None:
         self.players += outcome.players
@@ -51,6 +57,8 @@ class Progress:
                 outcome.predict_seconds,
                 outcome.write_seconds,
             )
+        elif outcome.status == SKIPPED:
+            log.warning("%s skipped: %s", outcome.game_date, outcome.error)
         else:
             log.error("%s FAILED: %s", outcome.game_date, outcome.error)
 
@@ -59,17 +67,18 @@ class Progress:
 
 
 def summary(report: BackfillReport) -> str:
-    """The closing table: dates by status, predictions per system, skips by reason, wall time."""
-    done = [o for o in report.outcomes if o.status == DONE]
+    """The closing table: dates by status, predictions per system, skips by reason, wall time; and, when
+    a signal stopped the run, a last line saying how far it got and how to resume."""
     per_system: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    for outcome in done:
+    for outcome in report.done:
         per_system.update(outcome.per_system)
         reasons.update(outcome.skip_reasons)
     lines = [
         f"backfill {report.run_key} (run {report.run_id})",
         f"  dates requested {report.requested_dates:>8,}",
-        f"  game dates run  {len(report.outcomes):>8,}   ok {len(done):,}   failed {len(report.failed):,}",
+        f"  game dates run  {len(report.outcomes):>8,}   ok {len(report.done):,}   "
+        f"skipped {len(report.skipped):,}   failed {len(report.failed):,}",
         f"  already done    {len(report.already_done):>8,}   (inputs unchanged; --no-resume redoes them)",
         f"  predictions     {sum(per_system.values()):>8,}",
     ]
@@ -77,7 +86,20 @@ def summary(report: BackfillReport) -> str:
     if reasons:
         lines.append(f"  skips           {sum(reasons.values()):>8,}")
         lines += [f"    {reason:<46} {count:>9,}" for reason, count in sorted(reasons.items())]
-    for failure in report.failed:
-        lines.append(f"  FAILED {failure.game_date}: {failure.error}")
+    lines += [f"  SKIPPED {skip.game_date}: {skip.error}" for skip in report.skipped]
+    lines += [f"  FAILED {failure.game_date}: {failure.error}" for failure in report.failed]
     lines.append(f"  wall time {report.wall_seconds:.1f}s (Ray start {report.ray_start_seconds:.1f}s)")
+    if report.stopped_by is not None:
+        lines.append(stopped_line(report))
     return "\n".join(lines)
+
+
+def stopped_line(report: BackfillReport) -> str:
+    """The one line a stopped run ends with: how far it got, and that the same command resumes it."""
+    this_run = len(report.done) + len(report.skipped)
+    settled = len(report.already_done) + this_run
+    total = len(report.already_done) + len(report.game_dates)
+    return (
+        f"stopped by {report.stopped_by_name}: {settled} of {total} game date(s) done "
+        f"({this_run} this run); rerun the same command to resume"
+    )

@@ -235,6 +235,10 @@ class Warehouse(ABC):
         query = sql.date_players(self.dialect, game_date, FEATURE_VERSION)
         return self.query(query).column("player_lookup").to_pylist()
 
+    def players_with_history(self, game_date: date) -> int:
+        """The date's players with a played game before it (see `sql.players_with_history`)."""
+        return int(self.query(sql.players_with_history(self.dialect, game_date)).column("players")[0].as_py())
+
     def load_date(self, game_date: date) -> DateBatch:
         """The date's features, history and lines in a few queries, chunked and concurrent above
         `chunk_size` players; a chunk that times out is split in two and each half loaded again."""

@@ -160,6 +160,19 @@ def date_players(dialect: Dialect, game_date: date, feature_version: str) -> Que
     )
 
 
+def players_with_history(dialect: Dialect, game_date: date) -> Query:
+    """How many of the date's box-score players have a played game before it (any season): the feature
+    builder gives a row to exactly those, so 0 means the date has nothing to predict from."""
+    table = dialect.table(PLAYER_GAME_SUMMARY.name)
+    return Query(
+        f"SELECT COUNT(DISTINCT today.player_lookup) AS players FROM {table} AS today "
+        f"JOIN {table} AS before ON before.player_lookup = today.player_lookup "
+        f"AND before.game_date < today.game_date AND before.minutes_played > 0 "
+        f"WHERE today.game_date = {dialect.param('d')}",
+        (Param("d", game_date, "DATE"),),
+    )
+
+
 def _date_and_players(game_date: date, players: Sequence[str]) -> tuple[Param, ...]:
     return (Param("d", game_date, "DATE"), Param("players", list(players), "STRING", array=True))
 
