@@ -131,7 +131,9 @@ def _prepare_emulator(config: pytest.Config) -> str | None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Gets the emulator ready before the first test when any collected test is a BigQuery one, so the
-    install runs once and outside every test's timeout."""
+    install runs once and outside every test's timeout. `--collect-only` runs nothing, so installs nothing."""
+    if session.config.option.collectonly:
+        return
     if any(item.get_closest_marker("bigquery") for item in session.items):
         session.config.stash[EMULATOR_PROBLEM] = _prepare_emulator(session.config)
 
