@@ -204,8 +204,30 @@ BACKFILL_CHECKPOINTS = TableSpec(
     ("run_key", "game_date"),
 )
 
+# Who is available tonight (SYSTEMS.md §1). Derived from box scores on import (source BOX_SCORE:
+# reported_at is NULL, nothing was reported) or loaded from an injury-report feed (source FEED).
+AVAILABILITY_ACTIVE, AVAILABILITY_OUT = "ACTIVE", "OUT"
+AVAILABILITY_STATUSES: tuple[str, ...] = (AVAILABILITY_ACTIVE, AVAILABILITY_OUT)
+SOURCE_BOX_SCORE, SOURCE_FEED = "BOX_SCORE", "FEED"
+AVAILABILITY_SOURCES: tuple[str, ...] = (SOURCE_BOX_SCORE, SOURCE_FEED)
+PLAYER_AVAILABILITY = TableSpec(
+    "player_availability",
+    pa.schema(
+        _fields(
+            ("game_date", pa.date32()),
+            ("team_abbr", pa.string()),
+            ("player_lookup", pa.string()),
+            ("status", pa.string()),
+            ("source", pa.string()),
+            ("reported_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("game_date", "team_abbr", "player_lookup"),
+)
+
 TABLES: tuple[TableSpec, ...] = (
     PLAYER_GAME_SUMMARY,
+    PLAYER_AVAILABILITY,
     ML_FEATURE_STORE,
     PROP_LINES,
     PLAYER_PROP_PREDICTIONS,
