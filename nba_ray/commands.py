@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -33,8 +33,6 @@ from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE, SOURCE_FEED
 
 log = logging.getLogger(__name__)
 
-# Feature windows reach back to the start of the previous season; this covers it from any date.
-HISTORY_LOOKBACK = timedelta(days=550)
 # What a fresh machine gets: a model trained on the first season, predictions for the second.
 PROVISION_SEASONS = ("2021-22", "2022-23")
 PROVISION_SEED = 7
@@ -121,9 +119,13 @@ def build_features(settings: Settings, start: date, end: date) -> int:
 
 
 def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
-    """Rebuild the feature store for [start, end] from every box score the windows can reach."""
+    """Rebuild the feature store for [start, end] from every box score up to `end`.
+
+    Every one, not a lookback: whether a player has a row depends on any earlier played game (a return
+    from a season-long injury), and a date's rows must not depend on the range a build covered.
+    """
     started = time.perf_counter()
-    box_scores = warehouse.read_box_scores(start - HISTORY_LOOKBACK, end)
+    box_scores = warehouse.read_box_scores(EARLIEST_DATE, end)
     if box_scores.num_rows == 0:
         raise CommandError(f"no box scores up to {end}: run `nba-ray import` or `nba-ray seed` first")
     features = compute_features(box_scores, start, end)

@@ -18,13 +18,6 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from nba_ray.features.builder import (
-    DEFAULT_DEF_RATING_TERCILE_HALF_GAP,
-    DEFAULT_EXP_POINTS,
-    DEFAULT_LEAGUE_FT_RATE,
-    DEFAULT_LEAGUE_THREE_PCT,
-    DEFAULT_LEAGUE_TWO_PCT,
-)
 from nba_ray.features.contract import (
     DEFAULT_LEAGUE_PACE,
     DEFAULT_LEAGUE_RATING,
@@ -32,6 +25,13 @@ from nba_ray.features.contract import (
     FEATURE_NAMES,
     FEATURE_VERSION,
     FEATURES,
+)
+from nba_ray.features.player_windows import DEFAULT_EXP_POINTS
+from nba_ray.features.team_context import (
+    DEFAULT_DEF_RATING_TERCILE_HALF_GAP,
+    DEFAULT_LEAGUE_FT_RATE,
+    DEFAULT_LEAGUE_THREE_PCT,
+    DEFAULT_LEAGUE_TWO_PCT,
 )
 
 FULL, PARTIAL, DEFAULTED = 100.0, 75.0, 40.0

@@ -451,3 +451,51 @@ def test_two_rows_for_one_player_on_one_date_is_an_error(tiny: pa.Table) -> None
     duplicated = pa.concat_tables([tiny, tiny.slice(0, 1)])
     with pytest.raises(ValueError, match="more than one row"):
         build_features(duplicated, TINY_START, TINY_END)
+
+
+# ======================================================================================================
+# 5. Determinism: a date's rows do not depend on the range a build covered
+# ======================================================================================================
+
+
+@requires_real_data
+def test_a_dates_rows_are_the_same_whatever_range_the_build_covered() -> None:
+    seasons = ("2019-20", "2020-21", "2021-22", "2022-23")
+    box = pa.concat_tables([conform(pq.read_table(real_season(s)), PLAYER_GAME_SUMMARY) for s in seasons])
+    first, last = date(2022, 10, 1), date(2023, 6, 30)
+    in_season = pc.and_(
+        pc.greater_equal(box["game_date"], pa.scalar(first, pa.date32())),
+        pc.less_equal(box["game_date"], pa.scalar(last, pa.date32())),
+    )
+    everything = build_features(box, date(2019, 10, 1), last)
+    season_alone = build_features(box, first, last)
+    assert season_alone.num_rows > 25_000
+    assert season_alone.equals(
+        everything.filter(pc.is_in(everything["game_date"], box["game_date"].filter(in_season)))
+    )
+
+    # A build over a month, from the games up to its end only: the same rows as the whole-season build.
+    month_end = date(2023, 1, 31)
+    upto = box.filter(pc.less_equal(box["game_date"], pa.scalar(month_end, pa.date32())))
+    month = build_features(upto, date(2023, 1, 1), month_end)
+    month_days = pc.and_(
+        pc.greater_equal(season_alone["game_date"], pa.scalar(date(2023, 1, 1), pa.date32())),
+        pc.less_equal(season_alone["game_date"], pa.scalar(month_end, pa.date32())),
+    )
+    assert month.num_rows > 3_000 and month.equals(season_alone.filter(month_days))
+
+    # Fewer seasons of history: every row it still has is identical bit for bit (exact window sums);
+    # the rows it lacks are exactly players whose only earlier games are in the dropped seasons.
+    recent = box.filter(pc.is_in(box["season"], pa.array(["2021-22", "2022-23"])))
+    short = build_features(recent, first, last).to_pandas()
+    full = season_alone.to_pandas()
+    merged = full.merge(
+        short, on=["game_date", "player_lookup"], how="left", suffixes=("", "_s"), indicator=True
+    )
+    lost = merged[merged["_merge"] == "left_only"]
+    assert 0 < len(lost) < 100
+    assert (lost["games_in_history"] == 0).all()
+    kept = merged[merged["_merge"] == "both"]
+    for column in ML_FEATURE_STORE.schema.names:
+        if column not in ("game_date", "player_lookup"):
+            assert (kept[column].to_numpy() == kept[f"{column}_s"].to_numpy()).all(), column
