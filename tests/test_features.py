@@ -19,8 +19,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from nba_ray.data.availability import derive_availability
 from nba_ray.features.builder import build_features
-from nba_ray.features.contract import DATA_SOURCES, FEATURE_NAMES, FEATURES, ZONE_CONTEXT_COLUMNS
+from nba_ray.features.contract import (
+    DATA_SOURCES,
+    FEATURE_NAMES,
+    FEATURES,
+    V1_BOX_25,
+    ZONE_CONTEXT_COLUMNS,
+)
 from nba_ray.warehouse.schemas import ML_FEATURE_STORE, PLAYER_GAME_SUMMARY, STAT_COLUMNS, conform
 from tests.conftest import real_season, requires_real_data
 from tests.reference_features import INPUT_COLUMNS, reference_row
@@ -211,10 +218,11 @@ def assert_matches_reference(features: pa.Table, box: pa.Table, keys: Iterable[t
     """Every output column of the given rows equals the reference within 1e-9 (strings exactly)."""
     built = features.to_pandas().set_index(["player_lookup", "game_date"], drop=False)
     box_df = box.select(list(INPUT_COLUMNS)).to_pandas()
+    availability = derive_availability(box).to_pandas()
     mismatches: list[str] = []
     for player, game_date in keys:
         got = built.loc[(player, game_date)]
-        expected = reference_row(box_df, player, game_date)
+        expected = reference_row(box_df, player, game_date, availability)
         assert set(expected) == set(ML_FEATURE_STORE.schema.names)
         for column, want in expected.items():
             have = got[column]
@@ -321,9 +329,30 @@ def rewrite_from(box: pa.Table, cut: date, extra_from: date) -> pa.Table:
     return pa.concat_tables([without_fake_day, fake])
 
 
+def flip_coach_decisions(box: pa.Table, day: date) -> pa.Table:
+    """On `day`, every third played row becomes a coach's-decision DNP and every coach's-decision DNP
+    plays 12 minutes for 4 points: the date's availability (who has a row, who is inactive) is unchanged."""
+    frame = box.to_pandas()
+    on_day = frame.game_date == day
+    played = on_day & (frame.minutes_played > 0)
+    benched = played & (np.arange(len(frame)) % 3 == 0)
+    coach = on_day & (frame.dnp_reason == "Did Not Play")
+    stats = list(STAT_COLUMNS)
+    frame.loc[benched, stats] = None
+    frame.loc[benched, ["minutes_played", "dnp", "dnp_reason"]] = [0.0, True, "Did Not Play"]
+    frame.loc[coach, stats] = 0
+    frame.loc[coach, ["points", "fg_made", "fg_attempted", "minutes_played", "dnp"]] = [4, 2, 5, 12.0, False]
+    frame.loc[coach, "dnp_reason"] = None
+    assert benched.any() and coach.any()
+    return pa.Table.from_pandas(frame, schema=box.schema, preserve_index=False)
+
+
+V2_ONLY = [name for name in FEATURE_NAMES if name not in V1_BOX_25.names]
+
+
 def assert_walk_forward(box: pa.Table, start: date, end: date, cut: date) -> None:
     before = build_features(box, start, end)
-    after = build_features(rewrite_from(box, cut, cut), start, end)
+    after = build_features(flip_coach_decisions(rewrite_from(box, cut, cut), cut), start, end)
     upto = pa.scalar(cut, pa.date32())
     early_before = before.filter(pc.less_equal(before.column("game_date"), upto))
     early_after = after.filter(pc.less_equal(after.column("game_date"), upto))
@@ -333,8 +362,41 @@ def assert_walk_forward(box: pa.Table, start: date, end: date, cut: date) -> Non
     late_after = after.filter(pc.greater(after.column("game_date"), upto)).to_pandas()
     merged = late_before.merge(late_after, on=["player_lookup", "game_date"], suffixes=("_b", "_a"))
     assert len(merged) > 0
-    for name in ("points_avg_last_5", "minutes_avg_last_10"):
+    for name in ("points_avg_last_5", "minutes_avg_last_10", *V2_ONLY):
         assert (merged[f"{name}_b"] != merged[f"{name}_a"]).any(), f"{name} did not react to later games"
+
+
+def test_the_dates_availability_changes_its_availability_features(tiny: pa.Table) -> None:
+    """A teammate without a row on D (out, as far as anyone knows) changes D's availability features
+    of his teammates, and nothing else of theirs; the rows before D do not move."""
+    day = sorted(set(tiny.column("game_date").to_pylist()))[-10]
+    frame = tiny.to_pandas()
+    tonight = frame[(frame.game_date == day) & (frame.minutes_played > 0)]
+    gone = tonight.iloc[0]
+    without = tiny.filter(
+        pc.invert(
+            pc.and_(
+                pc.equal(tiny["game_date"], pa.scalar(day, pa.date32())),
+                pc.equal(tiny["player_lookup"], gone.player_lookup),
+            )
+        )
+    )
+    before = build_features(tiny, day, day).to_pandas()
+    after = build_features(without, day, day).to_pandas()
+    mates = before[(before.team_abbr == gone.team_abbr) & (before.player_lookup != gone.player_lookup)]
+    merged = mates.merge(after, on="player_lookup", suffixes=("_b", "_a"))
+    assert len(merged) >= 4
+    for name in V1_BOX_25.names:
+        assert (merged[f"{name}_b"] == merged[f"{name}_a"]).all(), name
+    assert (merged.teammates_points_last_10_a < merged.teammates_points_last_10_b).all()
+    assert (merged.points_vacated_last_10_a > merged.points_vacated_last_10_b).all()
+    assert (merged.share_of_active_points_a >= merged.share_of_active_points_b).all()
+    assert gone.player_lookup not in set(after.player_lookup)
+    assert_matches_reference(
+        build_features(without, day, day),
+        without,
+        zip(merged.player_lookup, [day] * len(merged), strict=True),
+    )
 
 
 def test_walk_forward_tiny_league(tiny: pa.Table) -> None:
@@ -484,8 +546,9 @@ def test_a_dates_rows_are_the_same_whatever_range_the_build_covered() -> None:
     )
     assert month.num_rows > 3_000 and month.equals(season_alone.filter(month_days))
 
-    # Fewer seasons of history: every row it still has is identical bit for bit (exact window sums);
-    # the rows it lacks are exactly players whose only earlier games are in the dropped seasons.
+    # Fewer seasons of history: every row it still has is identical bit for bit (exact window sums),
+    # but for the changes against recent games, whose earliest games reach back two seasons; the rows
+    # it lacks are exactly players whose only earlier games are in the dropped seasons.
     recent = box.filter(pc.is_in(box["season"], pa.array(["2021-22", "2022-23"])))
     short = build_features(recent, first, last).to_pandas()
     full = season_alone.to_pandas()
@@ -497,5 +560,5 @@ def test_a_dates_rows_are_the_same_whatever_range_the_build_covered() -> None:
     assert (lost["games_in_history"] == 0).all()
     kept = merged[merged["_merge"] == "both"]
     for column in ML_FEATURE_STORE.schema.names:
-        if column not in ("game_date", "player_lookup"):
+        if column not in ("game_date", "player_lookup") and not column.endswith("_vs_recent"):
             assert (kept[column].to_numpy() == kept[f"{column}_s"].to_numpy()).all(), column

@@ -18,6 +18,7 @@ The families, one module each (the decisions the spec leaves open are documented
 identical in `tests/reference_features.py`):
 - `inputs`: validation, team-game totals, event sequences, target rows;
 - `player_windows`: the player's own windows (points, minutes, usage, shooting mix, trend);
+- `availability`: who plays tonight (teammates' recent form, shares, points vacated);
 - `rest`: calendar figures (days of rest, back-to-backs, fatigue);
 - `team_context`: league, team and opponent figures, pace_score, rest_advantage;
 - `zones`: shot_zone_mismatch_score and the zone-context columns;
@@ -44,6 +45,8 @@ from datetime import date
 
 import pyarrow as pa
 
+from nba_ray.data.availability import derive_availability
+from nba_ray.features.availability import availability_features
 from nba_ray.features.inputs import (
     league_sequence,
     load_box_scores,
@@ -63,12 +66,18 @@ from nba_ray.warehouse.schemas import ML_FEATURE_STORE
 __all__ = ["build_features"]
 
 
-def build_features(box_scores: pa.Table, start: date, end: date) -> pa.Table:
+def build_features(
+    box_scores: pa.Table, start: date, end: date, availability: pa.Table | None = None
+) -> pa.Table:
     """Build the feature-store rows for game dates in [start, end], conformed to `ML_FEATURE_STORE`.
 
     `box_scores` has the `player_game_summary` columns and holds every game the windows need (the
     caller passes all games up to `end`); only games strictly before each row's date are used.
+    `availability` has the `player_availability` columns (the warehouse's: derived and feeds); without
+    it, availability is derived from `box_scores` as the importer would.
     """
+    if availability is None:
+        availability = derive_availability(box_scores)
     box = load_box_scores(box_scores)
     team_games = team_game_totals(box)
     played = player_sequence(box, team_games)
@@ -82,6 +91,9 @@ def build_features(box_scores: pa.Table, start: date, end: date) -> pa.Table:
     quality: Columns = {}
     windows = player_window_bounds(targets, played)
     player_window_features(windows, played, values, quality)
+    played, availability_source = availability_features(
+        box, played, targets, windows, availability, values, quality
+    )
     calendar_features(targets, played, values, quality)
     league_now = league_to_date(targets, league, teams)
     opponent = team_features(targets, teams, league_now, values, quality)
@@ -89,4 +101,4 @@ def build_features(box_scores: pa.Table, start: date, end: date) -> pa.Table:
     zone_features(league_now, opponent, values, quality)
     zone_context(league_now, opponent, values)
     clip_to_contract(values)
-    return assemble(box, targets, windows, values, quality)
+    return assemble(box, targets, windows, values, quality, availability_source)

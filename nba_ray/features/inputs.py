@@ -69,6 +69,8 @@ class BoxScores:
     inactive: np.ndarray
     is_home: np.ndarray
     stats: Columns  # float64; 0 on rows that did not play (they never enter a window)
+    player_values: pa.Array  # player_lookup of each player code
+    team_values: pa.Array  # team_abbr of each team code
 
 
 def _codes(*columns: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
@@ -102,7 +104,7 @@ def load_box_scores(table: pa.Table) -> BoxScores:
     table = table.sort_by(
         [(name, "ascending") for name in ("game_date", "game_id", "team_abbr", "player_lookup")]
     ).combine_chunks()
-    player, _ = _codes(table.column("player_lookup"))
+    player, player_values = _codes(table.column("player_lookup"))
     game, _ = _codes(table.column("game_id"))
     team_codes, team_values = _codes(table.column("team_abbr"), table.column("opponent_team_abbr"))
     n = table.num_rows
@@ -137,6 +139,8 @@ def load_box_scores(table: pa.Table) -> BoxScores:
         inactive=inactive,
         is_home=pc.fill_null(table.column("is_home"), False).to_numpy(zero_copy_only=False),
         stats=stats,
+        player_values=player_values,
+        team_values=team_values,
     )
     _check_one_game_per_day(box)
     return box

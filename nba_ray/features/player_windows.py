@@ -83,10 +83,19 @@ class PlayerWindows:
 
 
 def player_window_bounds(t: Targets, played: EventSequence) -> PlayerWindows:
-    """Base = current season start with ≥ 3 current games, else the previous season's start."""
-    n = t.games_before
-    current_start = played.season_start(t.player, t.season)
-    previous_start = played.season_start(t.player, t.season - 1)
+    """The target rows' windows."""
+    return windows_at(played, t.player, t.season, t.day)
+
+
+def windows_at(
+    played: EventSequence, player: np.ndarray, season: np.ndarray, day: np.ndarray
+) -> PlayerWindows:
+    """Windows of players on days: base = current season start with ≥ 3 current games, else the previous
+    season's start (a player code < 0, one with no box score, has an empty history)."""
+    known = player >= 0
+    n = np.where(known, played.before(player, day), 0)
+    current_start = np.where(known, played.season_start(player, season), 0)
+    previous_start = np.where(known, played.season_start(player, season - 1), 0)
     current_games = n - current_start
     base = np.where(current_games >= MIN_CURRENT_SEASON_GAMES, current_start, previous_start)
     return PlayerWindows(n, base, current_games, current_start - base)
@@ -97,6 +106,7 @@ def player_window_features(w: PlayerWindows, seq: EventSequence, values: Columns
     _scoring_and_minutes(w, seq, values, quality)
     _usage(w, seq, values, quality)
     _shooting_mix(w, seq, values, quality)
+    _recent_player_figures(w, seq, values, quality)
 
 
 def _scoring_and_minutes(w: PlayerWindows, seq: EventSequence, values: Columns, quality: Columns) -> None:
@@ -130,6 +140,26 @@ def _scoring_and_minutes(w: PlayerWindows, seq: EventSequence, values: Columns, 
     change = ratio(minutes10, season_minutes, 1.0) - 1.0
     values["minutes_change"] = np.where(count10 > 0, bucket(change, *_MINUTES_CHANGE), 0.0)
     quality["minutes_change"] = q10
+
+
+def _recent_player_figures(w: PlayerWindows, seq: EventSequence, values: Columns, quality: Columns) -> None:
+    """v2: minutes of the last played game, points over the last 3, points per minute since the base."""
+    n = w.n
+    lo1, count1 = w.last(1)
+    lo3, count3 = w.last(USAGE_SHORT_WINDOW)
+    values["minutes_last_game"] = ratio(seq.total("minutes", lo1, n), count1, default("minutes_last_game"))
+    quality["minutes_last_game"] = w.quality(1)
+    values["points_avg_last_3"] = ratio(seq.total("points", lo3, n), count3, default("points_avg_last_3"))
+    quality["points_avg_last_3"] = w.quality(USAGE_SHORT_WINDOW)
+    minutes = seq.total("minutes", w.base, n)
+    values["points_per_minute_season"] = ratio(
+        seq.total("points", w.base, n), minutes, default("points_per_minute_season")
+    )
+    quality["points_per_minute_season"] = np.where(
+        minutes > 0,
+        np.where(w.current_games >= MIN_CURRENT_SEASON_GAMES, QUALITY_FULL, QUALITY_PARTIAL),
+        QUALITY_DEFAULT,
+    )
 
 
 def _usage(w: PlayerWindows, seq: EventSequence, values: Columns, quality: Columns) -> None:

@@ -34,7 +34,12 @@ def clip_to_contract(values: Columns) -> None:
 
 
 def assemble(
-    box: BoxScores, t: Targets, windows: PlayerWindows, values: Columns, quality: Columns
+    box: BoxScores,
+    t: Targets,
+    windows: PlayerWindows,
+    values: Columns,
+    quality: Columns,
+    availability_source: np.ndarray,
 ) -> pa.Table:
     """Target keys + features + zone context + quality, cast to `ML_FEATURE_STORE`, sorted by key."""
     numeric = (*FEATURE_NAMES, *ZONE_CONTEXT_COLUMNS)
@@ -57,5 +62,6 @@ def assemble(
     columns["feature_quality_score"] = pa.array(feature_quality_score(quality), pa.float64())
     columns["games_in_history"] = pa.array(windows.history, pa.int64())
     columns["data_source"] = pa.array(windows.data_source().tolist(), pa.string())
+    columns["availability_source"] = pa.array(availability_source.tolist(), pa.string())
     table = conform(pa.table(columns), ML_FEATURE_STORE)
     return table.sort_by([("game_date", "ascending"), ("player_lookup", "ascending")])

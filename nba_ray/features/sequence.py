@@ -47,6 +47,7 @@ class EventSequence:
     day_key: np.ndarray
     season_key: np.ndarray
     group_first: np.ndarray  # per event: index of the first event of its group
+    order: np.ndarray  # the sequence's events as indices into the arrays `build` was given
     running: Columns  # per event: fixed-point sum of the group's values up to and including this event
 
     @classmethod
@@ -57,7 +58,7 @@ class EventSequence:
         if np.any(np.diff(season_key) < 0):
             raise ValueError("box scores: season labels are not in date order")
         group_first = np.searchsorted(group, group, side="left")
-        empty = cls(group, day, season, group * DAY_KEY_BASE + day, season_key, group_first, {})
+        empty = cls(group, day, season, group * DAY_KEY_BASE + day, season_key, group_first, order, {})
         return empty.with_values({name: column[order] for name, column in values.items()})
 
     def with_values(self, values: Columns) -> EventSequence:
@@ -68,6 +69,10 @@ class EventSequence:
         sums = frame.groupby(self.group, sort=False).cumsum() if len(frame) else frame
         running = {name: sums[name].to_numpy(dtype=np.int64) for name in values}
         return dataclasses.replace(self, running={**self.running, **running})
+
+    def with_input_values(self, values: Columns) -> EventSequence:
+        """Add running sums of columns given in the order of the arrays `build` was given."""
+        return self.with_values({name: np.asarray(column)[self.order] for name, column in values.items()})
 
     def group_start(self, group: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.group, group, side="left")

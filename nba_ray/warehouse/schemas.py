@@ -96,6 +96,7 @@ ML_FEATURE_STORE = TableSpec(
             ("feature_quality_score", pa.float64()),
             ("games_in_history", pa.int64()),
             ("data_source", pa.string()),
+            ("availability_source", pa.string()),
         )
     ),
     ("game_date", "player_lookup", "feature_version"),
