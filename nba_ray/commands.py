@@ -128,7 +128,8 @@ def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
     box_scores = warehouse.read_box_scores(EARLIEST_DATE, end)
     if box_scores.num_rows == 0:
         raise CommandError(f"no box scores up to {end}: run `nba-ray import` or `nba-ray seed` first")
-    features = compute_features(box_scores, start, end)
+    availability = warehouse.read_availability(EARLIEST_DATE, end)
+    features = compute_features(box_scores, start, end, availability)
     written = warehouse.replace_features(features, start, end)
     dates = len(pc.unique(features["game_date"])) if written else 0
     print(

@@ -214,15 +214,20 @@ def real_features(real_box: pa.Table) -> pa.Table:
 # ======================================================================================================
 
 
-def assert_matches_reference(features: pa.Table, box: pa.Table, keys: Iterable[tuple[str, date]]) -> None:
+def assert_matches_reference(
+    features: pa.Table,
+    box: pa.Table,
+    keys: Iterable[tuple[str, date]],
+    availability: pa.Table | None = None,
+) -> None:
     """Every output column of the given rows equals the reference within 1e-9 (strings exactly)."""
     built = features.to_pandas().set_index(["player_lookup", "game_date"], drop=False)
     box_df = box.select(list(INPUT_COLUMNS)).to_pandas()
-    availability = derive_availability(box).to_pandas()
+    availability_df = (derive_availability(box) if availability is None else availability).to_pandas()
     mismatches: list[str] = []
     for player, game_date in keys:
         got = built.loc[(player, game_date)]
-        expected = reference_row(box_df, player, game_date, availability)
+        expected = reference_row(box_df, player, game_date, availability_df)
         assert set(expected) == set(ML_FEATURE_STORE.schema.names)
         for column, want in expected.items():
             have = got[column]
@@ -562,3 +567,28 @@ def test_a_dates_rows_are_the_same_whatever_range_the_build_covered() -> None:
     for column in ML_FEATURE_STORE.schema.names:
         if column not in ("game_date", "player_lookup") and not column.endswith("_vs_recent"):
             assert (kept[column].to_numpy() == kept[f"{column}_s"].to_numpy()).all(), column
+
+
+def test_a_date_without_availability_is_still_built_and_says_so(tiny: pa.Table) -> None:
+    """No availability for the range: the same rows, availability_source NONE, the availability figures
+    taken from the player's recent games (no change), and a lower quality score (so lower confidence)."""
+    availability = derive_availability(tiny)
+    last_days = pc.greater_equal(
+        availability["game_date"], pa.scalar(TINY_END - timedelta(days=5), pa.date32())
+    )
+    partial = availability.filter(pc.invert(last_days))
+    known = build_features(tiny, TINY_START, TINY_END, availability).to_pandas()
+    unknown = build_features(tiny, TINY_START, TINY_END, partial).to_pandas()
+    assert len(known) == len(unknown) and set(known.availability_source) == {"BOX_SCORE"}
+    late = unknown.game_date >= TINY_END - timedelta(days=5)
+    assert late.any() and set(unknown[late].availability_source) == {"NONE"}
+    assert set(unknown[~late].availability_source) == {"BOX_SCORE"}
+    assert (unknown[late].feature_quality_score < known[late].feature_quality_score).all()
+    assert (unknown[late].teammates_points_vs_recent == 0.0).all()
+    assert known[~late].equals(unknown[~late])
+    assert_matches_reference(
+        build_features(tiny, TINY_START, TINY_END, partial),
+        tiny,
+        list(zip(unknown[late].player_lookup, unknown[late].game_date, strict=True))[:20],
+        partial,
+    )

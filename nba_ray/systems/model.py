@@ -6,7 +6,7 @@ because a model used for a date range must be trained only on games before it. T
 `validation_fraction` of the distinct dates (by date, never at random) are held out; each candidate
 objective is trained on the earlier dates with early stopping on the held-out MAE, and the objective with
 the lowest validation MAE whose |bias| ≤ `max_abs_bias` is chosen (the project's target is MAE below the
-0.5·L5+0.3·L10+0.2·season blend with |bias| ≤ 0.6; the blend's validation MAE is recorded beside it).
+0.5·L5+0.3·L10+0.2·season blend with |bias| ≤ 0.3; the blend's validation MAE is recorded beside it).
 The final booster is then **refit on all rows** with that objective and the early-stopped number of
 rounds, so the most recent games — the most informative for the dates that follow — are in the model;
 the recorded validation figures are those of the held-out fit. Deterministic: fixed seed, `tree_method =

@@ -143,6 +143,7 @@ PLAYER_PROP_PREDICTIONS = TableSpec(
             ("prediction_variance", pa.float64()),
             ("feature_version", pa.string()),
             ("feature_quality_score", pa.float64()),
+            ("availability_source", pa.string()),
             ("model_version", pa.string()),
             ("run_id", pa.string()),
             ("created_at", pa.timestamp("us", tz="UTC")),
