@@ -84,13 +84,14 @@ def availability_features(
     played = played.with_input_values({name: column[rows] for name, column in at_game.items()})
 
     lo, _ = w.last(LONG_WINDOW)
-    recent_count = played.total("availability_known", lo, w.n)
+    recent_games = played.window(lo, w.n)
+    recent_count = recent_games.total("availability_known")
     has_recent = recent_count > 0
     known = tonight.known[t.rows]
     level_quality = np.where(known, QUALITY_FULL, QUALITY_DEFAULT)
     relative_quality = np.minimum(level_quality, w.quality(LONG_WINDOW))
     for name, delta in _DELTAS.items():
-        recent = ratio(played.total(name, lo, w.n), recent_count, FEATURE_DEFAULTS[name])
+        recent = ratio(recent_games.total(name), recent_count, FEATURE_DEFAULTS[name])
         value = np.where(known, tonight.values[name][t.rows], recent)
         values[name] = value
         values[delta] = np.where(known & has_recent, value - recent, FEATURE_DEFAULTS[delta])
@@ -186,8 +187,9 @@ def _own_status(box: BoxScores, row_slot: np.ndarray, av: _Listed) -> np.ndarray
 def _recent_form(w: PlayerWindows, played: EventSequence) -> dict[str, np.ndarray]:
     """Means over the last 10 played games (0 without games), as int64 counts of 2⁻⁴⁰."""
     lo, count = w.last(LONG_WINDOW)
+    games = played.window(lo, w.n)
     return {
-        column: np.rint(ratio(played.total(column, lo, w.n), count, 0.0) * _SUM_SCALE).astype(np.int64)
+        column: np.rint(ratio(games.total(column), count, 0.0) * _SUM_SCALE).astype(np.int64)
         for column in AVAILABILITY_FIGURES.values()
     }
 

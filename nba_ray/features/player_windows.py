@@ -115,7 +115,8 @@ def _scoring_and_minutes(w: PlayerWindows, seq: EventSequence, values: Columns, 
     lo5, count5 = w.last(SHORT_WINDOW)
     lo10, count10 = w.last(LONG_WINDOW)
     q10 = w.quality(LONG_WINDOW)
-    points10, minutes10_total = seq.total("points", lo10, n), seq.total("minutes", lo10, n)
+    last10 = seq.window(lo10, n)
+    points10, minutes10_total = last10.total("points"), last10.total("minutes")
 
     values["points_avg_last_5"] = ratio(seq.total("points", lo5, n), count5, default("points_avg_last_5"))
     quality["points_avg_last_5"] = w.quality(SHORT_WINDOW)
@@ -129,7 +130,7 @@ def _scoring_and_minutes(w: PlayerWindows, seq: EventSequence, values: Columns, 
         QUALITY_FULL,
         np.where(w.history > 0, QUALITY_PARTIAL, QUALITY_DEFAULT),
     )
-    values["points_std_last_10"] = _population_std(points10, seq.total("points_sq", lo10, n), count10)
+    values["points_std_last_10"] = _population_std(points10, last10.total("points_sq"), count10)
     quality["points_std_last_10"] = q10
     minutes10 = ratio(minutes10_total, count10, default("minutes_avg_last_10"))
     values["minutes_avg_last_10"] = minutes10
@@ -194,14 +195,13 @@ def _shooting_mix(w: PlayerWindows, seq: EventSequence, values: Columns, quality
     n = w.n
     lo10, count10 = w.last(LONG_WINDOW)
     q10 = w.quality(LONG_WINDOW)
+    last10 = seq.window(lo10, n)
     for name, (numerator, denominator) in _SHOOTING_RATIOS.items():
-        total = seq.total(denominator, lo10, n)
-        values[name] = ratio(seq.total(numerator, lo10, n), total, default(name))
+        total = last10.total(denominator)
+        values[name] = ratio(last10.total(numerator), total, default(name))
         quality[name] = np.where(total > 0, q10, QUALITY_DEFAULT)
     for zone, column in _EXP_POINTS_COLUMNS.items():
-        values[f"player_exp_points_{zone}"] = ratio(
-            seq.total(column, lo10, n), count10, DEFAULT_EXP_POINTS[zone]
-        )
+        values[f"player_exp_points_{zone}"] = ratio(last10.total(column), count10, DEFAULT_EXP_POINTS[zone])
 
 
 def default(name: str) -> float:

@@ -86,18 +86,40 @@ class EventSequence:
         """Index of the group's first event of `season` or later."""
         return np.searchsorted(self.season_key, group * SEASON_KEY_BASE + season, side="left")
 
-    def total(self, name: str, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Sum over events [lo, hi) of one group (0 when empty)."""
+    def window(self, lo: np.ndarray, hi: np.ndarray) -> Window:
+        """Events [lo, hi) of one group per row: its bounds resolved once for any number of totals."""
         size = len(self.day)
+        shape = np.broadcast(lo, hi).shape
         if size == 0:
-            return np.zeros(np.broadcast(lo, hi).shape)
-        running = self.running[name]
+            empty = np.zeros(shape, dtype=np.int64)
+            return Window(self, empty, empty, np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool))
         nonempty = hi > lo
         first = np.clip(lo, 0, size - 1)
-        upper = running[np.clip(hi - 1, 0, size - 1)]
         has_lower = nonempty & (first > self.group_first[first])
-        lower = np.where(has_lower, running[np.maximum(first - 1, 0)], 0)
-        return np.where(nonempty, upper - lower, 0).astype(np.float64) / FIXED_POINT_SCALE
+        return Window(self, np.clip(hi - 1, 0, size - 1), np.maximum(first - 1, 0), nonempty, has_lower)
+
+    def total(self, name: str, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """Sum over events [lo, hi) of one group (0 when empty)."""
+        return self.window(lo, hi).total(name)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Resolved bounds of one window per row in an `EventSequence` (see `EventSequence.window`)."""
+
+    sequence: EventSequence
+    upper: np.ndarray  # index of the window's last event
+    lower: np.ndarray  # index of the event before its first
+    nonempty: np.ndarray
+    has_lower: np.ndarray  # the event before its first is of the same group
+
+    def total(self, name: str) -> np.ndarray:
+        """Sum of a column over the window (0 when empty), exact in fixed point."""
+        if not len(self.sequence.day):
+            return np.zeros(self.nonempty.shape)
+        running = self.sequence.running[name]
+        exact = running[self.upper] - np.where(self.has_lower, running[self.lower], 0)
+        return np.where(self.nonempty, exact, 0).astype(np.float64) / FIXED_POINT_SCALE
 
 
 def ratio(numerator: np.ndarray, denominator: np.ndarray, default: float | np.ndarray) -> np.ndarray:
