@@ -59,7 +59,11 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    return commands.import_box_scores(settings, [Path(p) for p in args.box_scores])
+    if not args.box_scores and not args.availability:
+        raise UsageError("import: give --box-scores PATH... and/or --availability PATH...")
+    return commands.import_box_scores(
+        settings, [Path(p) for p in args.box_scores or ()], [Path(p) for p in args.availability or ()]
+    )
 
 
 def _features(args: argparse.Namespace, settings: Settings) -> int:
@@ -146,8 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seasons", default="2021-22,2022-23", help="comma-separated, e.g. 2021-22,2022-23")
     seed.add_argument("--seed", type=int, default=7, help="random seed of the simulation")
 
-    imp = command("import", "Import real box scores (CSV or Parquet) into player_game_summary.", _import)
-    imp.add_argument("--box-scores", nargs="+", required=True, metavar="PATH", help="CSV or Parquet files")
+    imp = command("import", "Import box scores and/or availability feeds (CSV or Parquet).", _import)
+    imp.add_argument("--box-scores", nargs="+", metavar="PATH", help="box-score CSV or Parquet files")
+    imp.add_argument(
+        "--availability", nargs="+", metavar="PATH", help="injury-report feeds: who is ACTIVE / OUT"
+    )
 
     date_range(command("features", "Build ml_feature_store for the game dates in a range.", _features))
 

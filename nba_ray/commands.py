@@ -10,9 +10,10 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
@@ -20,6 +21,8 @@ from nba_ray.backfill import freshness
 from nba_ray.backfill.driver import run_backfill
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
+from nba_ray.data.availability import derive_availability
+from nba_ray.data.availability_feed import AvailabilityFeedError, read_availability_feed
 from nba_ray.data.importer import read_box_scores
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
@@ -30,11 +33,10 @@ from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, WarehouseMissing, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
+from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE, SOURCE_FEED
 
 log = logging.getLogger(__name__)
 
-# Feature windows reach back to the start of the previous season; this covers it from any date.
-HISTORY_LOOKBACK = timedelta(days=550)
 # What a fresh machine gets: a model trained on the first season, predictions for the second.
 PROVISION_SEASONS = ("2021-22", "2022-23")
 PROVISION_SEED = 7
@@ -53,7 +55,7 @@ def seed(settings: Settings, seasons: Sequence[str], seed_value: int) -> int:
 def seed_league(warehouse: Warehouse, seasons: Sequence[str], seed_value: int) -> None:
     started = time.perf_counter()
     league = generate_league(seasons, seed=seed_value)
-    rows = warehouse.replace_box_scores(league.box_scores)
+    rows = store_box_scores(warehouse, league.box_scores)
     lines = warehouse.replace_prop_lines(league.prop_lines)
     played = int(pc.sum(pc.greater(league.box_scores["minutes_played"], 0)).as_py())
     print(
@@ -62,18 +64,56 @@ def seed_league(warehouse: Warehouse, seasons: Sequence[str], seed_value: int) -
     )
 
 
-def import_box_scores(settings: Settings, paths: Sequence[Path]) -> int:
+def store_box_scores(warehouse: Warehouse, table: pa.Table) -> int:
+    """Store box scores, then re-derive `player_availability` from every box score the warehouse holds.
+
+    All of it, not only the new games: a game changes who counts as a rotation player for the team's
+    next games, and the derivation is quick next to reading the files.
+    """
+    rows = warehouse.replace_box_scores(table)
+    every_game = warehouse.read_box_scores()
+    availability = derive_availability(every_game)
+    warehouse.replace_availability(availability, pc.unique(every_game["game_date"]).to_pylist())
+    return rows
+
+
+def import_availability(warehouse: Warehouse, feed: pa.Table, label: str) -> int:
+    """Store a validated injury-report feed; refused whole if any of its team-dates has box scores."""
+    dates = pc.unique(feed["game_date"]).to_pylist()
+    stored = warehouse.read_availability(min(dates), max(dates)).to_pandas()
+    played = stored.loc[stored["source"] == SOURCE_BOX_SCORE, ["game_date", "team_abbr"]].drop_duplicates()
+    clash = feed.select(["game_date", "team_abbr"]).to_pandas().merge(played, on=["game_date", "team_abbr"])
+    if not clash.empty:
+        first = clash.iloc[0]
+        raise AvailabilityFeedError(
+            f"{label}: {first['team_abbr']} on {first['game_date']} already has box scores, whose "
+            "availability supersedes a feed: give feeds for games not yet played"
+        )
+    return warehouse.replace_availability(feed, dates, SOURCE_FEED)
+
+
+def import_box_scores(settings: Settings, paths: Sequence[Path], availability: Sequence[Path] = ()) -> int:
+    """Import box scores and/or availability feeds; every file is validated before anything is written."""
     started = time.perf_counter()
-    table = read_box_scores(paths)  # validates every file before anything is written
+    table = read_box_scores(paths) if paths else None
+    feed = read_availability_feed(availability) if availability else None
     with open_warehouse(settings) as warehouse:
-        rows = warehouse.replace_box_scores(table)
+        if table is not None:
+            rows = store_box_scores(warehouse, table)
+            _report_box_scores(table, rows, len(paths), started)
+        if feed is not None:
+            written = import_availability(warehouse, feed, ", ".join(str(p) for p in availability))
+            print(f"imported {written:,} availability rows from {len(availability)} file(s)")
+    return 0
+
+
+def _report_box_scores(table: pa.Table, rows: int, files: int, started: float) -> None:
     played = int(pc.sum(pc.greater(table["minutes_played"], 0)).as_py())
     games = len(pc.unique(table["game_id"]))
     print(
-        f"imported {rows:,} rows ({played:,} played) of {games:,} games from {len(paths)} file(s) "
+        f"imported {rows:,} rows ({played:,} played) of {games:,} games from {files} file(s) "
         f"in {time.perf_counter() - started:.1f}s"
     )
-    return 0
 
 
 def build_features(settings: Settings, start: date, end: date) -> int:
@@ -83,7 +123,11 @@ def build_features(settings: Settings, start: date, end: date) -> int:
 
 
 def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
-    """Rebuild the feature store for [start, end] from every box score the windows can reach."""
+    """Rebuild the feature store for [start, end] from every box score up to `end`.
+
+    Every one, not a lookback: whether a player has a row depends on any earlier played game (a return
+    from a season-long injury), and a date's rows must not depend on the range a build covered.
+    """
     started = time.perf_counter()
     if not warehouse.game_dates(start, end):
         held = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
@@ -92,8 +136,9 @@ def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
                 "the warehouse has no box scores: run `nba-ray import` or `nba-ray seed` first"
             )
         raise CommandError(f"no games from {start} to {end}: the box scores span {held[0]} → {held[-1]}")
-    box_scores = warehouse.read_box_scores(start - HISTORY_LOOKBACK, end)
-    features = compute_features(box_scores, start, end)
+    box_scores = warehouse.read_box_scores(EARLIEST_DATE, end)
+    availability = warehouse.read_availability(EARLIEST_DATE, end)
+    features = compute_features(box_scores, start, end, availability)
     written = warehouse.replace_features(features, start, end)
     dates = len(pc.unique(features["game_date"])) if written else 0
     print(

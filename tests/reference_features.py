@@ -18,13 +18,6 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from nba_ray.features.builder import (
-    DEFAULT_DEF_RATING_TERCILE_HALF_GAP,
-    DEFAULT_EXP_POINTS,
-    DEFAULT_LEAGUE_FT_RATE,
-    DEFAULT_LEAGUE_THREE_PCT,
-    DEFAULT_LEAGUE_TWO_PCT,
-)
 from nba_ray.features.contract import (
     DEFAULT_LEAGUE_PACE,
     DEFAULT_LEAGUE_RATING,
@@ -32,6 +25,13 @@ from nba_ray.features.contract import (
     FEATURE_NAMES,
     FEATURE_VERSION,
     FEATURES,
+)
+from nba_ray.features.player_windows import DEFAULT_EXP_POINTS
+from nba_ray.features.team_context import (
+    DEFAULT_DEF_RATING_TERCILE_HALF_GAP,
+    DEFAULT_LEAGUE_FT_RATE,
+    DEFAULT_LEAGUE_THREE_PCT,
+    DEFAULT_LEAGUE_TWO_PCT,
 )
 
 FULL, PARTIAL, DEFAULTED = 100.0, 75.0, 40.0
@@ -101,8 +101,85 @@ def team_game_table(totals: pd.DataFrame) -> pd.DataFrame:
     return games.sort_values("game_date")
 
 
-def reference_row(box: pd.DataFrame, player_lookup: str, game_date: date) -> dict[str, object]:
-    """Every output column for one (player_lookup, game_date), from games before game_date only."""
+def recent_form(box: pd.DataFrame, player: str, season: str, game_date: date) -> tuple[float, float, float]:
+    """A player's means over his last 10 played games before the date (same window base as his own
+    features): points, usage plays (FGA + 0.44·FTA + TOV), minutes; zeros without a game."""
+    games = _games_by_player(box).get(player)
+    if games is None:
+        return 0.0, 0.0, 0.0
+    mine = games[games.game_date < game_date]
+    current = mine[mine.season == season]
+    window = current if len(current) >= 3 else mine[mine.season.isin([season, previous_season(season)])]
+    last10 = window.tail(10)
+    if not len(last10):
+        return 0.0, 0.0, 0.0
+    plays = last10.fg_attempted + 0.44 * last10.ft_attempted + last10.turnovers
+    return float(last10.points.mean()), float(plays.mean()), float(last10.minutes_played.mean())
+
+
+_BY_PLAYER: dict[int, tuple[pd.DataFrame, dict[str, pd.DataFrame]]] = {}
+
+
+def _games_by_player(box: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Played games per player, by date (cached per box-score frame: the reference asks many times)."""
+    cached = _BY_PLAYER.get(id(box))
+    if cached is None or cached[0] is not box:
+        played = box[box.minutes_played > 0].sort_values("game_date")
+        cached = (box, {player: games for player, games in played.groupby("player_lookup")})
+        _BY_PLAYER.clear()
+        _BY_PLAYER[id(box)] = cached
+    return cached[1]
+
+
+AVAILABILITY_LEVELS = (
+    "teammates_points_last_10",
+    "teammates_usage_last_10",
+    "teammates_minutes_last_10",
+    "share_of_active_points",
+    "share_of_active_usage",
+    "points_vacated_last_10",
+)
+
+
+def availability_at(
+    box: pd.DataFrame, availability: pd.DataFrame, player: str, team: str, season: str, game_date: date
+) -> tuple[dict[str, float], str] | None:
+    """The availability figures of a player on one team-date, and their source; None when unknown."""
+    listed = availability[(availability.game_date == game_date) & (availability.team_abbr == team)]
+    if (listed.source == "BOX_SCORE").any():
+        listed = listed[listed.source == "BOX_SCORE"]
+    if not len(listed):
+        return None
+    own = recent_form(box, player, season, game_date)
+    active, out = [0.0, 0.0, 0.0], 0.0
+    for other, status in zip(listed.player_lookup, listed.status, strict=True):
+        if other == player:
+            continue
+        form = recent_form(box, other, season, game_date)
+        if status == "ACTIVE":
+            active = [a + f for a, f in zip(active, form, strict=True)]
+        else:
+            out += form[0]
+    figures = {
+        "teammates_points_last_10": active[0],
+        "teammates_usage_last_10": active[1],
+        "teammates_minutes_last_10": active[2],
+        "share_of_active_points": own[0] / (own[0] + active[0]) if own[0] + active[0] > 0 else 0.1,
+        "share_of_active_usage": own[1] / (own[1] + active[1]) if own[1] + active[1] > 0 else 0.1,
+        "points_vacated_last_10": out,
+    }
+    return figures, str(listed.source.iloc[0])
+
+
+def _delta_name(level: str) -> str:
+    return level.replace("_last_10", "") + "_vs_recent"
+
+
+def reference_row(
+    box: pd.DataFrame, player_lookup: str, game_date: date, availability: pd.DataFrame
+) -> dict[str, object]:
+    """Every output column for one (player_lookup, game_date), from games before game_date only
+    (and the date's availability)."""
     target = box[(box.player_lookup == player_lookup) & (box.game_date == game_date)]
     assert len(target) == 1, f"expected one box-score row for {player_lookup} on {game_date}"
     row = target.iloc[0]
@@ -210,6 +287,43 @@ def reference_row(box: pd.DataFrame, player_lookup: str, game_date: date) -> dic
     }
     for zone, value in exp_points.items():
         out[f"player_exp_points_{zone}"] = value
+
+    # ---- v2 player figures ----------------------------------------------------------------------------
+    out["minutes_last_game"] = mean_or(last(1).minutes_played, 20.0)
+    quality["minutes_last_game"] = window_quality(1)
+    out["points_avg_last_3"] = mean_or(last3.points, 10.0)
+    quality["points_avg_last_3"] = window_quality(3)
+    window_minutes = float(window.minutes_played.sum())
+    out["points_per_minute_season"] = ratio_or(float(window.points.sum()), window_minutes, 0.45)
+    if window_minutes > 0:
+        quality["points_per_minute_season"] = FULL if len(current) >= 3 else PARTIAL
+    else:
+        quality["points_per_minute_season"] = DEFAULTED
+
+    # ---- v2 availability: tonight, and against the player's own last 10 games -----------------------
+    tonight = availability_at(box, availability, player_lookup, row.team_abbr, season, game_date)
+    recent = [
+        found[0]
+        for game in last10.itertuples()
+        if (
+            found := availability_at(
+                box, availability, player_lookup, game.team_abbr, game.season, game.game_date
+            )
+        )
+    ]
+    level_quality = FULL if tonight else DEFAULTED
+    for level in AVAILABILITY_LEVELS:
+        delta = _delta_name(level)
+        recent_mean = float(np.mean([r[level] for r in recent])) if recent else FEATURE_DEFAULTS[level]
+        if tonight:
+            out[level] = tonight[0][level]
+            out[delta] = out[level] - recent_mean if recent else 0.0
+        else:
+            out[level], out[delta] = recent_mean, 0.0
+        relative_quality = min(level_quality, window_quality(10))
+        quality[level] = relative_quality if level.startswith("share") else level_quality
+        quality[delta] = relative_quality
+    out["availability_source"] = tonight[1] if tonight else "NONE"
 
     # ---- calendar: any-season played games --------------------------------------------------------------
     played_days = sorted(mine.game_date)

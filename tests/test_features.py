@@ -19,8 +19,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from nba_ray.data.availability import derive_availability
 from nba_ray.features.builder import build_features
-from nba_ray.features.contract import DATA_SOURCES, FEATURE_NAMES, FEATURES, ZONE_CONTEXT_COLUMNS
+from nba_ray.features.contract import (
+    DATA_SOURCES,
+    FEATURE_NAMES,
+    FEATURES,
+    V1_BOX_25,
+    ZONE_CONTEXT_COLUMNS,
+)
 from nba_ray.warehouse.schemas import ML_FEATURE_STORE, PLAYER_GAME_SUMMARY, STAT_COLUMNS, conform
 from tests.conftest import real_season, requires_real_data
 from tests.reference_features import INPUT_COLUMNS, reference_row
@@ -207,14 +214,20 @@ def real_features(real_box: pa.Table) -> pa.Table:
 # ======================================================================================================
 
 
-def assert_matches_reference(features: pa.Table, box: pa.Table, keys: Iterable[tuple[str, date]]) -> None:
+def assert_matches_reference(
+    features: pa.Table,
+    box: pa.Table,
+    keys: Iterable[tuple[str, date]],
+    availability: pa.Table | None = None,
+) -> None:
     """Every output column of the given rows equals the reference within 1e-9 (strings exactly)."""
     built = features.to_pandas().set_index(["player_lookup", "game_date"], drop=False)
     box_df = box.select(list(INPUT_COLUMNS)).to_pandas()
+    availability_df = (derive_availability(box) if availability is None else availability).to_pandas()
     mismatches: list[str] = []
     for player, game_date in keys:
         got = built.loc[(player, game_date)]
-        expected = reference_row(box_df, player, game_date)
+        expected = reference_row(box_df, player, game_date, availability_df)
         assert set(expected) == set(ML_FEATURE_STORE.schema.names)
         for column, want in expected.items():
             have = got[column]
@@ -321,9 +334,30 @@ def rewrite_from(box: pa.Table, cut: date, extra_from: date) -> pa.Table:
     return pa.concat_tables([without_fake_day, fake])
 
 
+def flip_coach_decisions(box: pa.Table, day: date) -> pa.Table:
+    """On `day`, every third played row becomes a coach's-decision DNP and every coach's-decision DNP
+    plays 12 minutes for 4 points: the date's availability (who has a row, who is inactive) is unchanged."""
+    frame = box.to_pandas()
+    on_day = frame.game_date == day
+    played = on_day & (frame.minutes_played > 0)
+    benched = played & (np.arange(len(frame)) % 3 == 0)
+    coach = on_day & (frame.dnp_reason == "Did Not Play")
+    stats = list(STAT_COLUMNS)
+    frame.loc[benched, stats] = None
+    frame.loc[benched, ["minutes_played", "dnp", "dnp_reason"]] = [0.0, True, "Did Not Play"]
+    frame.loc[coach, stats] = 0
+    frame.loc[coach, ["points", "fg_made", "fg_attempted", "minutes_played", "dnp"]] = [4, 2, 5, 12.0, False]
+    frame.loc[coach, "dnp_reason"] = None
+    assert benched.any() and coach.any()
+    return pa.Table.from_pandas(frame, schema=box.schema, preserve_index=False)
+
+
+V2_ONLY = [name for name in FEATURE_NAMES if name not in V1_BOX_25.names]
+
+
 def assert_walk_forward(box: pa.Table, start: date, end: date, cut: date) -> None:
     before = build_features(box, start, end)
-    after = build_features(rewrite_from(box, cut, cut), start, end)
+    after = build_features(flip_coach_decisions(rewrite_from(box, cut, cut), cut), start, end)
     upto = pa.scalar(cut, pa.date32())
     early_before = before.filter(pc.less_equal(before.column("game_date"), upto))
     early_after = after.filter(pc.less_equal(after.column("game_date"), upto))
@@ -333,8 +367,41 @@ def assert_walk_forward(box: pa.Table, start: date, end: date, cut: date) -> Non
     late_after = after.filter(pc.greater(after.column("game_date"), upto)).to_pandas()
     merged = late_before.merge(late_after, on=["player_lookup", "game_date"], suffixes=("_b", "_a"))
     assert len(merged) > 0
-    for name in ("points_avg_last_5", "minutes_avg_last_10"):
+    for name in ("points_avg_last_5", "minutes_avg_last_10", *V2_ONLY):
         assert (merged[f"{name}_b"] != merged[f"{name}_a"]).any(), f"{name} did not react to later games"
+
+
+def test_the_dates_availability_changes_its_availability_features(tiny: pa.Table) -> None:
+    """A teammate without a row on D (out, as far as anyone knows) changes D's availability features
+    of his teammates, and nothing else of theirs; the rows before D do not move."""
+    day = sorted(set(tiny.column("game_date").to_pylist()))[-10]
+    frame = tiny.to_pandas()
+    tonight = frame[(frame.game_date == day) & (frame.minutes_played > 0)]
+    gone = tonight.iloc[0]
+    without = tiny.filter(
+        pc.invert(
+            pc.and_(
+                pc.equal(tiny["game_date"], pa.scalar(day, pa.date32())),
+                pc.equal(tiny["player_lookup"], gone.player_lookup),
+            )
+        )
+    )
+    before = build_features(tiny, day, day).to_pandas()
+    after = build_features(without, day, day).to_pandas()
+    mates = before[(before.team_abbr == gone.team_abbr) & (before.player_lookup != gone.player_lookup)]
+    merged = mates.merge(after, on="player_lookup", suffixes=("_b", "_a"))
+    assert len(merged) >= 4
+    for name in V1_BOX_25.names:
+        assert (merged[f"{name}_b"] == merged[f"{name}_a"]).all(), name
+    assert (merged.teammates_points_last_10_a < merged.teammates_points_last_10_b).all()
+    assert (merged.points_vacated_last_10_a > merged.points_vacated_last_10_b).all()
+    assert (merged.share_of_active_points_a >= merged.share_of_active_points_b).all()
+    assert gone.player_lookup not in set(after.player_lookup)
+    assert_matches_reference(
+        build_features(without, day, day),
+        without,
+        zip(merged.player_lookup, [day] * len(merged), strict=True),
+    )
 
 
 def test_walk_forward_tiny_league(tiny: pa.Table) -> None:
@@ -451,3 +518,77 @@ def test_two_rows_for_one_player_on_one_date_is_an_error(tiny: pa.Table) -> None
     duplicated = pa.concat_tables([tiny, tiny.slice(0, 1)])
     with pytest.raises(ValueError, match="more than one row"):
         build_features(duplicated, TINY_START, TINY_END)
+
+
+# ======================================================================================================
+# 5. Determinism: a date's rows do not depend on the range a build covered
+# ======================================================================================================
+
+
+@requires_real_data
+def test_a_dates_rows_are_the_same_whatever_range_the_build_covered() -> None:
+    seasons = ("2019-20", "2020-21", "2021-22", "2022-23")
+    box = pa.concat_tables([conform(pq.read_table(real_season(s)), PLAYER_GAME_SUMMARY) for s in seasons])
+    first, last = date(2022, 10, 1), date(2023, 6, 30)
+    in_season = pc.and_(
+        pc.greater_equal(box["game_date"], pa.scalar(first, pa.date32())),
+        pc.less_equal(box["game_date"], pa.scalar(last, pa.date32())),
+    )
+    everything = build_features(box, date(2019, 10, 1), last)
+    season_alone = build_features(box, first, last)
+    assert season_alone.num_rows > 25_000
+    assert season_alone.equals(
+        everything.filter(pc.is_in(everything["game_date"], box["game_date"].filter(in_season)))
+    )
+
+    # A build over a month, from the games up to its end only: the same rows as the whole-season build.
+    month_end = date(2023, 1, 31)
+    upto = box.filter(pc.less_equal(box["game_date"], pa.scalar(month_end, pa.date32())))
+    month = build_features(upto, date(2023, 1, 1), month_end)
+    month_days = pc.and_(
+        pc.greater_equal(season_alone["game_date"], pa.scalar(date(2023, 1, 1), pa.date32())),
+        pc.less_equal(season_alone["game_date"], pa.scalar(month_end, pa.date32())),
+    )
+    assert month.num_rows > 3_000 and month.equals(season_alone.filter(month_days))
+
+    # Fewer seasons of history: every row it still has is identical bit for bit (exact window sums),
+    # but for the changes against recent games, whose earliest games reach back two seasons; the rows
+    # it lacks are exactly players whose only earlier games are in the dropped seasons.
+    recent = box.filter(pc.is_in(box["season"], pa.array(["2021-22", "2022-23"])))
+    short = build_features(recent, first, last).to_pandas()
+    full = season_alone.to_pandas()
+    merged = full.merge(
+        short, on=["game_date", "player_lookup"], how="left", suffixes=("", "_s"), indicator=True
+    )
+    lost = merged[merged["_merge"] == "left_only"]
+    assert 0 < len(lost) < 100
+    assert (lost["games_in_history"] == 0).all()
+    kept = merged[merged["_merge"] == "both"]
+    for column in ML_FEATURE_STORE.schema.names:
+        if column not in ("game_date", "player_lookup") and not column.endswith("_vs_recent"):
+            assert (kept[column].to_numpy() == kept[f"{column}_s"].to_numpy()).all(), column
+
+
+def test_a_date_without_availability_is_still_built_and_says_so(tiny: pa.Table) -> None:
+    """No availability for the range: the same rows, availability_source NONE, the availability figures
+    taken from the player's recent games (no change), and a lower quality score (so lower confidence)."""
+    availability = derive_availability(tiny)
+    last_days = pc.greater_equal(
+        availability["game_date"], pa.scalar(TINY_END - timedelta(days=5), pa.date32())
+    )
+    partial = availability.filter(pc.invert(last_days))
+    known = build_features(tiny, TINY_START, TINY_END, availability).to_pandas()
+    unknown = build_features(tiny, TINY_START, TINY_END, partial).to_pandas()
+    assert len(known) == len(unknown) and set(known.availability_source) == {"BOX_SCORE"}
+    late = unknown.game_date >= TINY_END - timedelta(days=5)
+    assert late.any() and set(unknown[late].availability_source) == {"NONE"}
+    assert set(unknown[~late].availability_source) == {"BOX_SCORE"}
+    assert (unknown[late].feature_quality_score < known[late].feature_quality_score).all()
+    assert (unknown[late].teammates_points_vs_recent == 0.0).all()
+    assert known[~late].equals(unknown[~late])
+    assert_matches_reference(
+        build_features(tiny, TINY_START, TINY_END, partial),
+        tiny,
+        list(zip(unknown[late].player_lookup, unknown[late].game_date, strict=True))[:20],
+        partial,
+    )

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nba_ray.features.contract import FEATURE_DEFAULTS, FEATURE_INDEX, FEATURE_NAMES, FEATURE_VERSION
+from nba_ray.features.contract import (
+    FEATURE_DEFAULTS,
+    FEATURE_INDEX,
+    FEATURE_NAMES,
+    FEATURE_VERSION,
+    V1_BOX_25,
+)
 from nba_ray.systems.model import (
     ModelArtifact,
     ModelContractError,
@@ -18,7 +24,14 @@ from nba_ray.systems.model import (
     train_model,
 )
 from nba_ray.systems.settings import XGBoostTrainParams
-from tests.systems_fixtures import CREATED_AT, TINY_PARAMS, synthetic_training_rows, tiny_artifact
+from tests.systems_fixtures import (
+    CREATED_AT,
+    TINY_PARAMS,
+    feature_row,
+    make_batch,
+    synthetic_training_rows,
+    tiny_artifact,
+)
 
 
 def row_matrix(**values: float) -> np.ndarray:
@@ -137,7 +150,7 @@ def test_rows_outside_the_range_are_rejected() -> None:
 def test_predict_checks_the_shape() -> None:
     with pytest.raises(ValueError, match="shape"):
         tiny_artifact().predict(np.zeros((2, 24)))
-    assert tiny_artifact().predict(np.zeros((0, 25))).shape == (0,)
+    assert tiny_artifact().predict(np.zeros((0, len(FEATURE_NAMES)))).shape == (0,)
 
 
 def test_objective_chosen_by_validation_with_bias_bound() -> None:
@@ -152,3 +165,30 @@ def test_objective_chosen_by_validation_with_bias_bound() -> None:
     assert _choose_objective(scores, max_abs_bias=0.05) == "reg:squarederror"  # none qualifies: least biased
     with pytest.raises(ValueError):
         XGBoostTrainParams(objectives=("reg:gamma",))
+
+
+def test_a_v1_model_still_loads_and_predicts_identically_from_v2_rows(tmp_path: Path) -> None:
+    """A model trained on the 25 v1 features reads exactly those columns of v2 rows: same predictions."""
+    rows = synthetic_training_rows()
+    v1 = train_model(
+        rows,
+        train_start=min(rows["game_date"]),
+        train_end=max(rows["game_date"]),
+        params=TINY_PARAMS,
+        created_at=CREATED_AT,
+        contract=V1_BOX_25,
+    )
+    assert v1.metadata.feature_version == "v1_box_25" and v1.feature_names == V1_BOX_25.names
+    v1.save(tmp_path)
+    loaded = ModelArtifact.load(tmp_path)
+    sample = rows.head(50)
+    expected = v1.booster.inplace_predict(sample.loc[:, list(V1_BOX_25.names)].to_numpy(dtype=np.float32))
+    # v2 rows: the same v1 values, every v2 column set (to values a v1 model must not see).
+    v2_rows = [
+        feature_row(f"p{i:02d}", **{name: float(row[name]) for name in V1_BOX_25.names})
+        | {name: 123.0 for name in FEATURE_NAMES if name not in V1_BOX_25.names}
+        for i, (_, row) in enumerate(sample.iterrows())
+    ]
+    batch = make_batch(v2_rows)
+    assert np.array_equal(loaded.predict(batch.feature_matrix(loaded.feature_names)), expected)
+    assert loaded.version_id == v1.version_id

@@ -113,6 +113,29 @@ def test_moving_average_tired_back_to_back_home() -> None:
     assert row["recommendation"] == "OVER"
 
 
+def test_moving_average_takes_over_points_vacated_by_teammates_out_tonight() -> None:
+    common = {
+        "points_avg_last_5": 20.0,
+        "points_avg_last_10": 18.0,
+        "points_avg_season": 16.0,
+        "is_home": 0.0,
+    }
+    batch = make_batch(
+        [
+            feature_row("star_out", share_of_active_points=0.2, points_vacated_vs_recent=15.0, **common),
+            feature_row("small", share_of_active_points=0.2, points_vacated_vs_recent=3.9, **common),
+            feature_row("all_back", share_of_active_points=0.3, points_vacated_vs_recent=-20.0, **common),
+        ]
+    )
+    result = moving_average().predict(batch, {})
+    # 18.6 − 0.5 (away) = 18.1; + 0.5 · 0.2 · 15 = +1.5
+    assert one(result, "star_out")["predicted_points"] == pytest.approx(19.6)
+    # |3.9| < 4.0 (threshold): no adjustment
+    assert one(result, "small")["predicted_points"] == pytest.approx(18.1)
+    # 0.5 · 0.3 · −20 = −3.0 (teammates back: points given back)
+    assert one(result, "all_back")["predicted_points"] == pytest.approx(15.1)
+
+
 def test_moving_average_weary_away_and_fresh() -> None:
     common = {"points_avg_last_5": 20.0, "points_avg_last_10": 18.0, "points_avg_season": 16.0}
     batch = make_batch(
@@ -542,7 +565,9 @@ def runner_inputs() -> tuple[pa.Table, pa.Table, pa.Table]:
     rows = [
         feature_row("alpha", points_avg_last_5=22.0, points_avg_season=18.0),
         feature_row("bravo", points_avg_last_5=12.0, games_in_history=2),
-        feature_row("charlie", points_avg_last_5=17.26, opponent_def_rating_last_15=116.0),
+        feature_row(
+            "charlie", points_avg_last_5=17.26, opponent_def_rating_last_15=116.0, availability_source="NONE"
+        ),
     ]
     history = [history_game(p, d, 10.0 + d % 9) for p in ("alpha", "charlie") for d in range(1, 30, 2)]
     history += [history_game("bravo", d, 8.0) for d in (1, 3)]
@@ -565,6 +590,9 @@ def test_predictor_output_conforms_to_schema() -> None:
     assert (alpha["line_value"] == 20.5).all() and (alpha["line_source"] == "ACTUAL_PROP").all()
     assert alpha["line_margin"].to_numpy() == pytest.approx((alpha["predicted_points"] - 20.5).to_numpy())
     assert alpha.loc["xgboost_v1", "model_version"] == tiny_artifact().version_id
+    # Each prediction says what was known about who plays: from box scores, or nothing (still predicted).
+    sources = frame.groupby("player_lookup")["availability_source"].agg(set)
+    assert sources["alpha"] == {"BOX_SCORE"} and sources["charlie"] == {"NONE"}
     assert alpha.drop(index="xgboost_v1")["model_version"].isna().all()
     assert alpha.loc["similarity_balanced_v1", "similar_games_count"] > 0
     assert alpha.loc["ensemble_v1", "contributing_systems"].count(",") == 3
@@ -598,8 +626,9 @@ def test_predictor_requires_model_for_xgboost_and_known_players() -> None:
 
 # --- property tests ------------------------------------------------------------------------------------
 def _bounded(feature_low: float, feature_high: float) -> st.SearchStrategy[float]:
+    low = -60.0 if math.isinf(feature_low) else feature_low
     high = 60.0 if math.isinf(feature_high) else feature_high
-    return st.floats(min_value=feature_low, max_value=high, allow_nan=False)
+    return st.floats(min_value=low, max_value=high, allow_nan=False)
 
 
 FEATURE_STRATEGY = st.fixed_dictionaries({f.name: _bounded(f.low, f.high) for f in FEATURES})
@@ -693,7 +722,7 @@ def test_feature_matrix_is_in_contract_order() -> None:
     batch = make_batch([feature_row("p", points_avg_last_5=1.5, usage_rate_last_10=33.0)])
     matrix = batch.feature_matrix()
     assert matrix.shape == (1, len(FEATURE_NAMES))
-    assert matrix[0, 0] == 1.5 and matrix[0, -1] == 33.0
+    assert matrix[0, 0] == 1.5 and matrix[0, FEATURE_NAMES.index("usage_rate_last_10")] == 33.0
 
 
 def test_similarity_never_uses_games_on_or_after_the_date() -> None:

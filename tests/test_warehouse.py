@@ -24,7 +24,9 @@ from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
+    INPUT_FINGERPRINTS,
     ML_FEATURE_STORE,
+    PLAYER_AVAILABILITY,
     PLAYER_GAME_SUMMARY,
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
@@ -392,6 +394,39 @@ def accuracy_rows(game_date: date) -> pa.Table:
     return pa.Table.from_pylist([full, empty], schema=PREDICTION_ACCURACY.schema)
 
 
+def availability_rows(game_date: date, source: str = "BOX_SCORE", team: str = "BOS") -> pa.Table:
+    reported = datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC) if source == "FEED" else None
+    rows = [
+        {
+            "game_date": game_date,
+            "team_abbr": team,
+            "player_lookup": player,
+            "status": status,
+            "source": source,
+            "reported_at": reported,
+        }
+        for player, status in (("jaysontatum", "ACTIVE"), ("jaylenbrown", "OUT"), ("alhorford", "ACTIVE"))
+    ]
+    return pa.Table.from_pylist(rows, schema=PLAYER_AVAILABILITY.schema)
+
+
+def test_availability_replaces_by_date_and_source(warehouse: Warehouse) -> None:
+    """Box scores replace every source on their dates; a feed replaces only its own rows."""
+    later = DAY + timedelta(days=1)
+    warehouse.replace_availability(availability_rows(DAY), [DAY])
+    warehouse.replace_availability(availability_rows(later, "FEED"), [later], "FEED")
+    warehouse.replace_availability(availability_rows(later, "FEED", "NYK"), [later], "FEED")
+    rows = warehouse.read_availability().to_pandas()
+    assert sorted(set(zip(rows.game_date, rows.team_abbr, rows.source, strict=True))) == [
+        (DAY, "BOS", "BOX_SCORE"),
+        (later, "NYK", "FEED"),
+    ]
+    warehouse.replace_availability(availability_rows(later, team="NYK"), [DAY, later])
+    rows = warehouse.read_availability().to_pandas()
+    assert list(zip(rows.game_date, rows.source, strict=True)) == [(later, "BOX_SCORE")] * 3
+    assert rows.reported_at.isna().all()
+
+
 def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) -> None:
     seed_date(warehouse)
     predictions = prediction_rows(DAY, PLAYERS[:4], ["xgboost_v1"], "r1")
@@ -402,14 +437,18 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
     warehouse.write_predictions(predictions, [DAY], ["xgboost_v1"])
     accuracy = accuracy_rows(DAY)
     warehouse.replace_accuracy(accuracy, DAY, DAY)
+    availability = availability_rows(DAY)
+    warehouse.replace_availability(availability, [DAY])
     keys = {spec.name: [(k, "ascending") for k in spec.key] for spec in TABLES}
     read_back = {
+        PLAYER_AVAILABILITY.name: warehouse.read_availability(DAY, DAY),
         PLAYER_GAME_SUMMARY.name: warehouse.read_box_scores(),
         ML_FEATURE_STORE.name: warehouse.read_features(DAY, DAY),
         PLAYER_PROP_PREDICTIONS.name: warehouse.read_predictions(DAY, DAY),
         PREDICTION_ACCURACY.name: warehouse.read_accuracy(DAY, DAY),
     }
     written = {
+        PLAYER_AVAILABILITY.name: availability,
         PLAYER_GAME_SUMMARY.name: pa.concat_tables(
             [box_rows(DAY - timedelta(days=back), PLAYERS, points=10 + back % 7) for back in range(1, 40, 3)]
             + [box_rows(DAY, PLAYERS, points=99)]
@@ -425,11 +464,13 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
     assert warehouse.read_checkpoints().schema == BACKFILL_CHECKPOINTS.schema
     assert warehouse.table_counts() == {
         PLAYER_GAME_SUMMARY.name: 14 * 23,
+        PLAYER_AVAILABILITY.name: 3,
         ML_FEATURE_STORE.name: 23,
         PROP_LINES.name: 15,
         PLAYER_PROP_PREDICTIONS.name: 4,
         PREDICTION_ACCURACY.name: 2,
         BACKFILL_CHECKPOINTS.name: 0,
+        INPUT_FINGERPRINTS.name: 2,  # DAY's features and DAY's lines
     }
 
 

@@ -126,7 +126,8 @@ def connect_ray(settings: RaySettings) -> float:
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
-        ray.init(
+        ray.init(  # "local": a Ray of this run's own, never a `ray start` cluster found on the machine
+            address="local",
             include_dashboard=settings.include_dashboard,
             dashboard_host=settings.dashboard_host,
             log_to_driver=False,

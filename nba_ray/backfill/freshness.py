@@ -1,12 +1,12 @@
 """Which game dates of a backfill need work, and why: missing, failed, or stale.
 
 A settled checkpoint records what its date's predictions were computed from (`inputs`): each input's
-fingerprint for that date (feature rows, lines, and any input added later, written with the input:
-`warehouse/fingerprints.py`), the model version that predicted it and a digest of the systems'
-settings. A date is fresh while all of those are what they would be now; a box-score correction
-followed by a feature rebuild changes the fingerprints of exactly the dates whose rows changed, so a
-resumed backfill redoes those and nothing else. Checking costs two small reads for the whole range,
-whatever its length.
+fingerprint for that date (feature rows, which carry who is available tonight, and lines; each is
+written with its fingerprint, `warehouse/fingerprints.py`), the model version that predicted it and a
+digest of the systems' settings. A date is fresh while all of those are what they would be now: a
+box-score correction followed by a feature rebuild changes the fingerprints of exactly the dates whose
+rows changed, so a resumed backfill redoes those and nothing else. Checking a whole range costs one
+query (`Warehouse.read_freshness`), whatever its length.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ MODEL, SETTINGS = "model", "settings"
 _REASONS = {
     "ml_feature_store": "features",
     "prop_lines": "lines",
-    "player_availability": "availability",
     MODEL: MODEL,
     SETTINGS: SETTINGS,
 }

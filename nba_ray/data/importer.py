@@ -37,7 +37,7 @@ class BoxScoreError(ValueError):
 
 
 @dataclass(frozen=True)
-class _Source:
+class SourceFile:
     path: Path
     frame: pd.DataFrame
     first_row_number: int  # the human row number of frame row 0
@@ -47,7 +47,7 @@ def read_box_scores(paths: Sequence[Path | str]) -> pa.Table:
     """Read and validate every file; return one table in the `player_game_summary` schema."""
     if not paths:
         raise BoxScoreError("no box-score files given")
-    frames = [_validate(_read(Path(path))) for path in paths]
+    frames = [_validate(read_source(Path(path))) for path in paths]
     combined = pd.concat(frames, ignore_index=True)
     _check_unique(combined)
     _check_games(combined)
@@ -55,21 +55,21 @@ def read_box_scores(paths: Sequence[Path | str]) -> pa.Table:
     return conform(pa.Table.from_pandas(stored, preserve_index=False), PLAYER_GAME_SUMMARY)
 
 
-def _read(path: Path) -> _Source:
+def read_source(path: Path) -> SourceFile:
     if not path.is_file():
         raise BoxScoreError(f"{path}: no such file")
     suffix = "".join(path.suffixes[-2:]).lower()
     try:
         if suffix.endswith(".parquet"):
-            return _Source(path, pd.read_parquet(path), 1)
+            return SourceFile(path, pd.read_parquet(path), 1)
         if suffix.endswith((".csv", ".csv.gz")):
-            return _Source(path, pd.read_csv(path, dtype=str, keep_default_na=False), 2)
+            return SourceFile(path, pd.read_csv(path, dtype=str, keep_default_na=False), 2)
     except Exception as err:  # any reader failure is a bad file, reported as one line
         raise BoxScoreError(f"{path}: cannot be read: {str(err).splitlines()[0]}") from None
     raise BoxScoreError(f"{path}: unsupported file type (use .csv, .csv.gz or .parquet)")
 
 
-def _fail(source: _Source, mask: np.ndarray | pd.Series, reason: str) -> None:
+def reject(source: SourceFile, mask: np.ndarray | pd.Series, reason: str) -> None:
     if isinstance(mask, pd.Series):  # nullable comparisons: a missing value is not a violation
         mask = mask.fillna(False).to_numpy(dtype=bool)
     bad = np.flatnonzero(mask)
@@ -78,7 +78,7 @@ def _fail(source: _Source, mask: np.ndarray | pd.Series, reason: str) -> None:
         raise BoxScoreError(f"{source.path}: row {bad[0] + source.first_row_number}: {reason}{more}")
 
 
-def _validate(source: _Source) -> pd.DataFrame:
+def _validate(source: SourceFile) -> pd.DataFrame:
     raw = source.frame
     required = [c for c in PLAYER_GAME_SUMMARY.columns if c != "player_lookup"]
     missing = [c for c in required if c not in raw.columns]
@@ -90,18 +90,18 @@ def _validate(source: _Source) -> pd.DataFrame:
 
     for column in _TEXT_COLUMNS:
         text = raw[column].astype("string").str.strip()
-        _fail(source, text.isna() | (text == ""), f"{column} is empty")
+        reject(source, text.isna() | (text == ""), f"{column} is empty")
         out[column] = text
 
     for column in ("team_abbr", "opponent_team_abbr"):
         unknown = ~out[column].isin(TEAMS)
         if unknown.any():
-            _fail(source, unknown, f"{column} {_first(out[column], unknown)!r} is not an NBA team code")
-    _fail(source, out["team_abbr"] == out["opponent_team_abbr"], "team_abbr equals opponent_team_abbr")
+            reject(source, unknown, f"{column} {_first(out[column], unknown)!r} is not an NBA team code")
+    reject(source, out["team_abbr"] == out["opponent_team_abbr"], "team_abbr equals opponent_team_abbr")
 
     dates = pd.to_datetime(raw["game_date"].astype("string"), errors="coerce", format="mixed")
     if dates.isna().any():
-        _fail(source, dates.isna(), f"game_date {_first(raw['game_date'], dates.isna())!r} is not a date")
+        reject(source, dates.isna(), f"game_date {_first(raw['game_date'], dates.isna())!r} is not a date")
     out["game_date"] = dates.dt.date
     _check_seasons(source, out)
 
@@ -109,32 +109,32 @@ def _validate(source: _Source) -> pd.DataFrame:
         out[column] = _booleans(source, raw[column], column)
 
     minutes = _numbers(source, raw["minutes_played"], "minutes_played")
-    _fail(source, minutes.isna(), "minutes_played is empty")
-    _fail(source, minutes < 0, "minutes_played is negative")
-    _fail(source, minutes > 70, "minutes_played is more than a game can last")
+    reject(source, minutes.isna(), "minutes_played is empty")
+    reject(source, minutes < 0, "minutes_played is negative")
+    reject(source, minutes > 70, "minutes_played is more than a game can last")
     out["minutes_played"] = minutes
     played = (minutes > 0).to_numpy()
-    _fail(source, played & out["dnp"].to_numpy(), "row marked dnp has minutes played")
+    reject(source, played & out["dnp"].to_numpy(), "row marked dnp has minutes played")
 
     for column in STAT_COLUMNS:
         values = _numbers(source, raw[column], column)
-        _fail(source, values.notna() & (values != values.round()), f"{column} is not a whole number")
+        reject(source, values.notna() & (values != values.round()), f"{column} is not a whole number")
         if column != "plus_minus":
-            _fail(source, values < 0, f"{column} is negative")
-            _fail(source, played & values.isna().to_numpy(dtype=bool), f"{column} is empty on a played row")
+            reject(source, values < 0, f"{column} is negative")
+            reject(source, played & values.isna().to_numpy(dtype=bool), f"{column} is empty on a played row")
         out[column] = values.astype("Int64")
 
     for made, attempted in _SHOT_PAIRS:
-        _fail(source, out[made] > out[attempted], f"{made} is greater than {attempted}")
-    _fail(source, out["three_pt_attempted"] > out["fg_attempted"], "three_pt_attempted exceeds fg_attempted")
-    _fail(source, out["three_pt_made"] > out["fg_made"], "three_pt_made exceeds fg_made")
+        reject(source, out[made] > out[attempted], f"{made} is greater than {attempted}")
+    reject(source, out["three_pt_attempted"] > out["fg_attempted"], "three_pt_attempted exceeds fg_attempted")
+    reject(source, out["three_pt_made"] > out["fg_made"], "three_pt_made exceeds fg_made")
     expected_points = 2 * (out["fg_made"] - out["three_pt_made"]) + 3 * out["three_pt_made"] + out["ft_made"]
-    _fail(
+    reject(
         source,
         played & (out["points"] != expected_points).fillna(False).to_numpy(dtype=bool),
         "points do not equal 2·(fg_made − three_pt_made) + 3·three_pt_made + ft_made",
     )
-    _fail(
+    reject(
         source,
         played
         & (out["rebounds"] != out["offensive_rebounds"] + out["defensive_rebounds"])
@@ -150,7 +150,7 @@ def _validate(source: _Source) -> pd.DataFrame:
         if "player_lookup" in raw.columns
         else out["player_name"].map(player_lookup)
     )
-    _fail(source, out["player_lookup"].isna() | (out["player_lookup"] == ""), "player_lookup is empty")
+    reject(source, out["player_lookup"].isna() | (out["player_lookup"] == ""), "player_lookup is empty")
     out["_file"] = str(source.path)
     out["_row"] = np.arange(len(out)) + source.first_row_number
     return out
@@ -166,15 +166,15 @@ def _check_unique(rows: pd.DataFrame) -> None:
         )
 
 
-def _check_seasons(source: _Source, rows: pd.DataFrame) -> None:
+def _check_seasons(source: SourceFile, rows: pd.DataFrame) -> None:
     """Every season is named like 2021-22 and every game date falls inside its season."""
     for season in rows["season"].unique():
         in_season = (rows["season"] == season).to_numpy()
         if season_start_year(season) is None:
-            _fail(source, in_season, f"season {season!r} is not a season like 2021-22")
+            reject(source, in_season, f"season {season!r} is not a season like 2021-22")
         first, last = season_bounds(season)
         outside = in_season & ((rows["game_date"] < first) | (rows["game_date"] > last)).to_numpy()
-        _fail(source, outside, f"game_date is outside season {season} ({first} → {last})")
+        reject(source, outside, f"game_date is outside season {season} ({first} → {last})")
 
 
 def _check_games(rows: pd.DataFrame) -> None:
@@ -231,21 +231,21 @@ def _first(values: pd.Series, mask: pd.Series) -> object:
     return values[mask.to_numpy()].iloc[0]
 
 
-def _numbers(source: _Source, values: pd.Series, column: str) -> pd.Series:
+def _numbers(source: SourceFile, values: pd.Series, column: str) -> pd.Series:
     text_empty = values.isna() | (values.astype("string").str.strip() == "")
     numbers = pd.to_numeric(values.where(~text_empty, None), errors="coerce").astype("Float64")
     bad = numbers.isna() & ~text_empty
     if bad.any():
-        _fail(source, bad, f"{column} {_first(values, bad)!r} is not a number")
+        reject(source, bad, f"{column} {_first(values, bad)!r} is not a number")
     return numbers
 
 
-def _booleans(source: _Source, values: pd.Series, column: str) -> pd.Series:
+def _booleans(source: SourceFile, values: pd.Series, column: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
-        _fail(source, values.isna(), f"{column} is empty")
+        reject(source, values.isna(), f"{column} is empty")
         return values.astype(bool)
     text = values.astype("string").str.strip().str.lower()
     unknown = ~text.isin(_TRUE | _FALSE).fillna(False)
     if unknown.any():
-        _fail(source, unknown, f"{column} {_first(values, unknown)!r} is not true/false")
+        reject(source, unknown, f"{column} {_first(values, unknown)!r} is not true/false")
     return text.isin(_TRUE).astype(bool)

@@ -3,13 +3,17 @@
 Everything that reads or writes a feature goes through this module. A name that is not in the contract
 is an error, never a silent default (the first implementation's XGBoost model saw real values for only
 9 of its 25 inputs because it asked for names the store did not have).
+
+Versions. `v1_box_25` is the 25 box-score features of SYSTEMS.md §2. `v2_avail_40` (the current one,
+what the builder writes) keeps them, in the same order and with the same values, and adds who is
+available tonight and three player figures. A model records the version it was trained on; every
+version's features are a prefix-compatible subset of the current one, so a v1 model reads its 25 columns
+from v2 rows and predicts exactly what it predicted before.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-FEATURE_VERSION = "v1_box_25"
 
 
 @dataclass(frozen=True)
@@ -22,9 +26,21 @@ class Feature:
     high: float
 
 
+@dataclass(frozen=True)
+class Contract:
+    """One version of the feature list: a model trained on it reads exactly these columns, in order."""
+
+    version: str
+    features: tuple[Feature, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+
 # Order matters: it is the model's input order (SYSTEMS.md §2). `inf` bounds mean "unbounded".
 _INF = float("inf")
-FEATURES: tuple[Feature, ...] = (
+_BOX_FEATURES: tuple[Feature, ...] = (
     Feature("points_avg_last_5", 10.0, 0.0, _INF),
     Feature("points_avg_last_10", 10.0, 0.0, _INF),
     Feature("points_avg_season", 10.0, 0.0, _INF),
@@ -52,6 +68,40 @@ FEATURES: tuple[Feature, ...] = (
     Feature("usage_rate_last_10", 20.0, 0.0, 100.0),
 )
 
+# v2: who plays tonight (features/availability.py). "Teammates" are the player's ACTIVE teammates tonight,
+# each counted with his own recent form (means over his last 10 played games: points, usage plays =
+# FGA + 0.44·FTA + TOV, minutes); "vacated" sums the same over teammates who are OUT. Shares are the
+# player's own recent figure over the active players' total (his included). "_vs_recent" is tonight's
+# value minus its mean over the player's own last 10 played games. Defaults are used only when neither
+# tonight nor the player's recent games have availability (typical team figures, no change).
+_AVAILABILITY_FEATURES: tuple[Feature, ...] = (
+    Feature("teammates_points_last_10", 95.0, 0.0, _INF),
+    Feature("teammates_usage_last_10", 85.0, 0.0, _INF),
+    Feature("teammates_minutes_last_10", 210.0, 0.0, _INF),
+    Feature("share_of_active_points", 0.1, 0.0, 1.0),
+    Feature("share_of_active_usage", 0.1, 0.0, 1.0),
+    Feature("points_vacated_last_10", 5.0, 0.0, _INF),
+    Feature("teammates_points_vs_recent", 0.0, -_INF, _INF),
+    Feature("teammates_usage_vs_recent", 0.0, -_INF, _INF),
+    Feature("teammates_minutes_vs_recent", 0.0, -_INF, _INF),
+    Feature("share_of_active_points_vs_recent", 0.0, -1.0, 1.0),
+    Feature("share_of_active_usage_vs_recent", 0.0, -1.0, 1.0),
+    Feature("points_vacated_vs_recent", 0.0, -_INF, _INF),
+)
+# v2: player figures (features/player_windows.py).
+_PLAYER_FEATURES: tuple[Feature, ...] = (
+    Feature("minutes_last_game", 20.0, 0.0, 70.0),
+    Feature("points_avg_last_3", 10.0, 0.0, _INF),
+    Feature("points_per_minute_season", 0.45, 0.0, _INF),
+)
+
+V1_BOX_25 = Contract("v1_box_25", _BOX_FEATURES)
+V2_AVAIL_40 = Contract("v2_avail_40", _BOX_FEATURES + _AVAILABILITY_FEATURES + _PLAYER_FEATURES)
+CONTRACTS: dict[str, Contract] = {c.version: c for c in (V1_BOX_25, V2_AVAIL_40)}
+CURRENT = V2_AVAIL_40
+
+FEATURE_VERSION = CURRENT.version
+FEATURES: tuple[Feature, ...] = CURRENT.features
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
 FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
 FEATURE_DEFAULTS: dict[str, float] = {f.name: f.default for f in FEATURES}
@@ -83,6 +133,8 @@ QUALITY_FULL = 100.0
 QUALITY_PARTIAL = 75.0
 QUALITY_DEFAULT = 40.0
 DATA_SOURCES: tuple[str, ...] = ("current_season", "mixed", "previous_season", "defaults")
+# Where a row's availability came from (player_availability's source), or NONE when nothing was known.
+AVAILABILITY_NONE = "NONE"
 
 
 class UnknownFeatureError(KeyError):

@@ -12,7 +12,7 @@ a default (the first implementation's XGBoost saw real values for 9 of its 25 in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -46,7 +46,7 @@ ENSEMBLE_COMPONENT_IDS: tuple[str, ...] = tuple(s for s in SYSTEM_IDS if s != EN
 HISTORY_COLUMNS: tuple[str, ...] = tuple(HISTORY_SCHEMA.names)
 
 # Columns of the feature frame besides the 25 features and the zone context.
-FEATURE_META_COLUMNS: tuple[str, ...] = ("feature_quality_score", "games_in_history")
+FEATURE_META_COLUMNS: tuple[str, ...] = ("feature_quality_score", "games_in_history", "availability_source")
 REQUIRED_FEATURE_COLUMNS: tuple[str, ...] = FEATURE_NAMES + ZONE_CONTEXT_COLUMNS + FEATURE_META_COLUMNS
 
 # Lines (SYSTEMS.md §4).
@@ -183,11 +183,12 @@ class PlayerBatch:
         """A zone-context column (SYSTEMS.md §2.2); an unknown name raises `UnknownFeatureError`."""
         return self.features[require_context(name)].to_numpy(dtype=float, na_value=np.nan)
 
-    def feature_matrix(self) -> np.ndarray:
-        """The 25 features in contract order, shape (players, 25): the model's input."""
+    def feature_matrix(self, names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
+        """Contract features in the given order (default: the whole current contract), shape
+        (players, len(names)): a model's input."""
         if len(self) == 0:
-            return np.empty((0, len(FEATURE_NAMES)))
-        return np.column_stack([self.feature(name) for name in FEATURE_NAMES])
+            return np.empty((0, len(names)))
+        return np.column_stack([self.feature(name) for name in names])
 
     @property
     def quality(self) -> np.ndarray:

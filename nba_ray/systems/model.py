@@ -6,7 +6,7 @@ because a model used for a date range must be trained only on games before it. T
 `validation_fraction` of the distinct dates (by date, never at random) are held out; each candidate
 objective is trained on the earlier dates with early stopping on the held-out MAE, and the objective with
 the lowest validation MAE whose |bias| ≤ `max_abs_bias` is chosen (the project's target is MAE below the
-0.5·L5+0.3·L10+0.2·season blend with |bias| ≤ 0.6; the blend's validation MAE is recorded beside it).
+0.5·L5+0.3·L10+0.2·season blend with |bias| ≤ 0.3; the blend's validation MAE is recorded beside it).
 The final booster is then **refit on all rows** with that objective and the early-stopped number of
 rounds, so the most recent games — the most informative for the dates that follow — are in the model;
 the recorded validation figures are those of the held-out fit. Deterministic: fixed seed, `tree_method =
@@ -34,7 +34,7 @@ import pandas as pd
 import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from nba_ray.features.contract import FEATURE_NAMES, FEATURE_VERSION
+from nba_ray.features.contract import CONTRACTS, CURRENT, FEATURE_NAMES, FEATURE_VERSION, Contract
 from nba_ray.systems.rules import blend_baseline
 from nba_ray.systems.settings import XGBoostTrainParams
 
@@ -105,11 +105,17 @@ class ModelArtifact:
         """`xgboost_v1@<train_end>-<hash8>`: the `model_version` stored with every prediction."""
         return f"{MODEL_SYSTEM_ID}@{self.metadata.train_end.isoformat()}-{self.metadata.booster_sha256[:8]}"
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The model's inputs, in order: its contract version's features (v1 models read 25 of v2's)."""
+        return tuple(self.metadata.features)
+
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        """Predicted points for a (rows, 25) matrix in contract order (rows are independent)."""
+        """Predicted points for a (rows, features) matrix in the model's feature order (rows independent)."""
         matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        if matrix.ndim != 2 or matrix.shape[1] != len(FEATURE_NAMES):
-            raise ValueError(f"model input must have shape (n, {len(FEATURE_NAMES)}), got {matrix.shape}")
+        width = len(self.feature_names)
+        if matrix.ndim != 2 or matrix.shape[1] != width:
+            raise ValueError(f"model input must have shape (n, {width}), got {matrix.shape}")
         if matrix.shape[0] == 0:
             return np.empty(0)
         return np.asarray(self.booster.inplace_predict(matrix), dtype=float)
@@ -153,7 +159,7 @@ class ModelArtifact:
                 f"model booster {booster_path} is not a readable XGBoost model "
                 f"({str(err).strip().splitlines()[0][:120]}): retrain with `nba-ray train`"
             ) from None
-        if list(booster.feature_names or []) != list(FEATURE_NAMES):
+        if list(booster.feature_names or []) != list(metadata.features):
             raise ModelContractError(
                 f"model booster {booster_path} has feature names that differ from the contract"
             )
@@ -161,16 +167,19 @@ class ModelArtifact:
 
 
 def check_contract(metadata: ModelMetadata, *, source: str) -> None:
-    """The model's feature version and exact feature list must be the contract's."""
-    if metadata.feature_version != FEATURE_VERSION or list(metadata.features) != list(FEATURE_NAMES):
-        extra = [f for f in metadata.features if f not in FEATURE_NAMES]
-        missing = [f for f in FEATURE_NAMES if f not in metadata.features]
+    """The model's feature version must be a known contract version and its feature list exactly that
+    version's (every version's features are in the current contract, so the store has them all)."""
+    known = CONTRACTS.get(metadata.feature_version)
+    if known is None or list(metadata.features) != list(known.names):
+        expected = known.names if known is not None else FEATURE_NAMES
+        extra = [f for f in metadata.features if f not in expected]
+        missing = [f for f in expected if f not in metadata.features]
         detail = f"missing {missing}, unknown {extra}" if extra or missing else "feature order differs"
         raise ModelContractError(
             f"model at {source} was trained on feature_version {metadata.feature_version!r} with "
-            f"{len(metadata.features)} features ({detail}); this build's contract is {FEATURE_VERSION!r} "
-            "with "
-            f"{len(FEATURE_NAMES)} features: retrain with `nba-ray train`"
+            f"{len(metadata.features)} features ({detail}); this build's contracts are "
+            f"{', '.join(CONTRACTS)} (current {FEATURE_VERSION!r}, {len(FEATURE_NAMES)} features): "
+            "retrain with `nba-ray train`"
         )
 
 
@@ -206,11 +215,11 @@ def _booster_params(params: XGBoostTrainParams, objective: str, nthread: int) ->
     return out
 
 
-def _matrix(rows: pd.DataFrame, nthread: int) -> xgb.DMatrix:
+def _matrix(rows: pd.DataFrame, names: tuple[str, ...], nthread: int) -> xgb.DMatrix:
     return xgb.DMatrix(
-        rows.loc[:, list(FEATURE_NAMES)].to_numpy(dtype=np.float32, na_value=np.nan),
+        rows.loc[:, list(names)].to_numpy(dtype=np.float32, na_value=np.nan),
         label=rows[TARGET_COLUMN].to_numpy(dtype=np.float32),
-        feature_names=list(FEATURE_NAMES),
+        feature_names=list(names),
         nthread=nthread,
     )
 
@@ -225,13 +234,13 @@ def _validation_split(rows: pd.DataFrame, fraction: float) -> tuple[pd.DataFrame
     return rows.loc[~is_validation], rows.loc[is_validation], first_validation
 
 
-def _prepare(rows: pd.DataFrame, train_start: date, train_end: date) -> pd.DataFrame:
-    missing = [c for c in (*FEATURE_NAMES, TARGET_COLUMN, DATE_COLUMN) if c not in rows.columns]
+def _prepare(rows: pd.DataFrame, names: tuple[str, ...], train_start: date, train_end: date) -> pd.DataFrame:
+    missing = [c for c in (*names, TARGET_COLUMN, DATE_COLUMN) if c not in rows.columns]
     if missing:
         raise ValueError(f"training rows: missing column(s) {', '.join(missing)}")
     if train_start > train_end:
         raise ValueError(f"train_start {train_start} is after train_end {train_end}")
-    out = rows.loc[:, [*FEATURE_NAMES, TARGET_COLUMN, DATE_COLUMN]].copy()
+    out = rows.loc[:, [*names, TARGET_COLUMN, DATE_COLUMN]].copy()
     out[DATE_COLUMN] = pd.to_datetime(out[DATE_COLUMN]).dt.date
     outside = (out[DATE_COLUMN] < train_start) | (out[DATE_COLUMN] > train_end)
     if outside.any():
@@ -245,7 +254,7 @@ def _prepare(rows: pd.DataFrame, train_start: date, train_end: date) -> pd.DataF
         )
     # A canonical row order, so the model does not depend on the order a query returned the rows in
     # (row subsampling follows row order).
-    return out.sort_values([DATE_COLUMN, TARGET_COLUMN, *FEATURE_NAMES], kind="stable").reset_index(drop=True)
+    return out.sort_values([DATE_COLUMN, TARGET_COLUMN, *names], kind="stable").reset_index(drop=True)
 
 
 def train_model(
@@ -256,13 +265,16 @@ def train_model(
     params: XGBoostTrainParams | None = None,
     nthread: int | None = None,
     created_at: datetime | None = None,
+    contract: Contract = CURRENT,
 ) -> ModelArtifact:
-    """Train `xgboost_v1` walk-forward on `rows` (FEATURE_NAMES, actual_points, game_date); see module doc."""
+    """Train `xgboost_v1` walk-forward on `rows` (the contract's features, actual_points, game_date);
+    see the module doc. `contract` is the current one except to reproduce an older model's inputs."""
     params = params or XGBoostTrainParams()
     threads = nthread or params.nthread
-    data = _prepare(rows, train_start, train_end)
+    names = contract.names
+    data = _prepare(rows, names, train_start, train_end)
     early, late, validation_start = _validation_split(data, params.validation_fraction)
-    d_early, d_late = _matrix(early, threads), _matrix(late, threads)
+    d_early, d_late = _matrix(early, names, threads), _matrix(late, names, threads)
     actual = late[TARGET_COLUMN].to_numpy(dtype=float)
 
     scores: dict[str, ObjectiveScore] = {}
@@ -286,13 +298,13 @@ def train_model(
 
     final = xgb.train(
         _booster_params(params, chosen, threads),
-        _matrix(data, threads),
+        _matrix(data, names, threads),
         num_boost_round=scores[chosen].rounds,
     )
     raw = bytes(final.save_raw("json"))
     metadata = ModelMetadata(
-        feature_version=FEATURE_VERSION,
-        features=list(FEATURE_NAMES),
+        feature_version=contract.version,
+        features=list(names),
         train_start=train_start,
         train_end=train_end,
         rows=len(data),

@@ -229,7 +229,14 @@ class _RowContext:
         features = batch.features
         columns = {
             name: features[name].to_numpy(dtype=object)
-            for name in ("game_id", "player_id", "team_abbr", "opponent_team_abbr", "feature_version")
+            for name in (
+                "game_id",
+                "player_id",
+                "team_abbr",
+                "opponent_team_abbr",
+                "feature_version",
+                "availability_source",
+            )
         }
         columns["feature_quality_score"] = features["feature_quality_score"].to_numpy(
             dtype=float, na_value=np.nan
@@ -286,6 +293,7 @@ def _prediction_table(
         "prediction_variance": _optional(pred, "prediction_variance", pa.float64()),
         "feature_version": strings(shared["feature_version"]),
         "feature_quality_score": pa.array(shared["feature_quality_score"], pa.float64(), from_pandas=True),
+        "availability_source": strings(shared["availability_source"]),
         "model_version": repeated(system.model_version, pa.string()),
         "run_id": repeated(run_id, pa.string()),
         "created_at": repeated(created_at, pa.timestamp("us", tz="UTC")),

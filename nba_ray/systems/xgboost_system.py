@@ -1,4 +1,4 @@
-"""`xgboost_v1` (SYSTEMS.md §3.4): the trained booster of `nba_ray.systems.model` on the 25 contract features.
+"""`xgboost_v1` (SYSTEMS.md §3.4): the trained booster of `nba_ray.systems.model` on its contract's features.
 
 The artifact is loaded once (by the runner) and handed in; this module never trains or reads files.
 Confidence is on 0–100: start + feature-quality tiers + std-L10 tiers, clamped; stored /100.
@@ -39,6 +39,6 @@ class XGBoostSystem(PredictionSystem[XGBoostSettings]):
 
     def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         s = self.settings
-        raw = self.artifact.predict(batch.feature_matrix())
+        raw = self.artifact.predict(batch.feature_matrix(self.artifact.feature_names))
         confidence = xgboost_confidence(batch.quality, batch.feature("points_std_last_10"), s.confidence)
         return publish(batch, raw, confidence, 100.0, s.recommendation)

@@ -31,6 +31,7 @@ from nba_ray.warehouse.schemas import (
     INPUT_FINGERPRINTS,
     LINE_SNAPSHOT_SCHEMA,
     ML_FEATURE_STORE,
+    PLAYER_AVAILABILITY,
     PLAYER_GAME_SUMMARY,
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
@@ -169,6 +170,25 @@ class Warehouse(ABC):
     def read_box_scores(self, start: date | None = None, end: date | None = None) -> pa.Table:
         low, high = start or EARLIEST_DATE, end or LATEST_DATE
         return self._read(PLAYER_GAME_SUMMARY, {"game_date": sql.Between(low, high)}, "game_date, game_id")
+
+    def replace_availability(self, rows: pa.Table, dates: Sequence[date], source: str | None = None) -> int:
+        """Replace the availability rows of `dates` (of one `source` when given) with `rows`.
+
+        Box-score imports replace every source on the dates they cover (the games were played: what the
+        box scores say supersedes a feed); a feed replaces only the feed rows of its dates.
+        """
+        if not dates:
+            return 0
+        condition: sql.Condition = {"game_date": list(dates)}
+        if source is not None:
+            condition = {**condition, "source": source}
+        return self._replace_where(PLAYER_AVAILABILITY, rows, condition)
+
+    def read_availability(self, start: date | None = None, end: date | None = None) -> pa.Table:
+        low, high = start or EARLIEST_DATE, end or LATEST_DATE
+        return self._read(
+            PLAYER_AVAILABILITY, {"game_date": sql.Between(low, high)}, "game_date, team_abbr, player_lookup"
+        )
 
     def game_dates(self, start: date, end: date) -> list[date]:
         return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()

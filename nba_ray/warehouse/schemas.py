@@ -96,6 +96,7 @@ ML_FEATURE_STORE = TableSpec(
             ("feature_quality_score", pa.float64()),
             ("games_in_history", pa.int64()),
             ("data_source", pa.string()),
+            ("availability_source", pa.string()),
         )
     ),
     ("game_date", "player_lookup", "feature_version"),
@@ -142,6 +143,7 @@ PLAYER_PROP_PREDICTIONS = TableSpec(
             ("prediction_variance", pa.float64()),
             ("feature_version", pa.string()),
             ("feature_quality_score", pa.float64()),
+            ("availability_source", pa.string()),
             ("model_version", pa.string()),
             ("run_id", pa.string()),
             ("created_at", pa.timestamp("us", tz="UTC")),
@@ -206,6 +208,27 @@ BACKFILL_CHECKPOINTS = TableSpec(
     ("run_key", "game_date"),
 )
 
+# Who is available tonight (SYSTEMS.md §1). Derived from box scores on import (source BOX_SCORE:
+# reported_at is NULL, nothing was reported) or loaded from an injury-report feed (source FEED).
+AVAILABILITY_ACTIVE, AVAILABILITY_OUT = "ACTIVE", "OUT"
+AVAILABILITY_STATUSES: tuple[str, ...] = (AVAILABILITY_ACTIVE, AVAILABILITY_OUT)
+SOURCE_BOX_SCORE, SOURCE_FEED = "BOX_SCORE", "FEED"
+AVAILABILITY_SOURCES: tuple[str, ...] = (SOURCE_BOX_SCORE, SOURCE_FEED)
+PLAYER_AVAILABILITY = TableSpec(
+    "player_availability",
+    pa.schema(
+        _fields(
+            ("game_date", pa.date32()),
+            ("team_abbr", pa.string()),
+            ("player_lookup", pa.string()),
+            ("status", pa.string()),
+            ("source", pa.string()),
+            ("reported_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("game_date", "team_abbr", "player_lookup"),
+)
+
 # One row per (input, date): the digest of that date's rows of an input table, written with them
 # (`warehouse/fingerprints.py`), so a backfill can tell which done dates were computed from other data.
 INPUT_FINGERPRINTS = TableSpec(
@@ -224,6 +247,7 @@ INPUT_FINGERPRINTS = TableSpec(
 
 TABLES: tuple[TableSpec, ...] = (
     PLAYER_GAME_SUMMARY,
+    PLAYER_AVAILABILITY,
     ML_FEATURE_STORE,
     PROP_LINES,
     PLAYER_PROP_PREDICTIONS,

@@ -1,0 +1,232 @@
+"""`player_availability`: derivation from box scores on hand-built team-games, the feed import (all or
+nothing, a bad row named with its file and row), and the import path that keeps both in the warehouse.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from nba_ray.cli import main
+from nba_ray.config import Settings
+from nba_ray.data.availability import ROTATION_GAMES, derive_availability
+from nba_ray.data.availability_feed import AvailabilityFeedError, read_availability_feed
+from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from nba_ray.warehouse.schemas import PLAYER_AVAILABILITY
+from tests.test_features import box_row, to_table
+
+OPENING = date(2021, 10, 19)
+SEASON = "2021-22"
+
+
+def game(day: int, team: str, opponent: str, players: dict[str, str | None]) -> list[dict[str, object]]:
+    """One team's rows of a game on OPENING + day: player → None (played 20 minutes) or a DNP reason."""
+    rows = []
+    for player, reason in players.items():
+        if reason is None:
+            stats = {"points": 10, "fg_made": 5, "fg_attempted": 10}
+            rows.append(
+                box_row(OPENING + timedelta(days=day), team, opponent, True, player, SEASON, 20.0, stats)
+            )
+        else:
+            rows.append(
+                box_row(
+                    OPENING + timedelta(days=day), team, opponent, True, player, SEASON, 0.0, None, reason
+                )
+            )
+    return rows
+
+
+def statuses(table: pa.Table, day: int, team: str) -> dict[str, str]:
+    frame = table.to_pandas()
+    on = frame[(frame.game_date == OPENING + timedelta(days=day)) & (frame.team_abbr == team)]
+    return dict(zip(on.player_lookup, on.status, strict=True))
+
+
+ROSTER = {f"a{i}": None for i in range(1, 8)}
+
+
+def test_listed_rows_and_rotation_players_without_a_row() -> None:
+    rows = game(0, "BOS", "NYK", ROSTER) + game(2, "BOS", "NYK", ROSTER)
+    tonight = {**ROSTER, "a5": "Did Not Dress", "a4": "Did Not Play", "a3": "Played 0:00"}
+    del tonight["a6"]  # no row at all: injured, not listed
+    rows += game(4, "BOS", "NYK", tonight)
+    availability = derive_availability(to_table(rows))
+    assert availability.schema == PLAYER_AVAILABILITY.schema
+    assert set(availability["source"].to_pylist()) == {"BOX_SCORE"}
+    assert availability["reported_at"].null_count == availability.num_rows
+    assert statuses(availability, 4, "BOS") == {
+        "a1": "ACTIVE",
+        "a2": "ACTIVE",
+        "a3": "ACTIVE",  # played 0:00: available
+        "a4": "ACTIVE",  # coach's decision: available
+        "a5": "OUT",  # inactive list
+        "a6": "OUT",  # rotation player without a row
+        "a7": "ACTIVE",
+    }
+    # Opening night has no earlier rotation: everyone listed is active, nobody else is out.
+    assert set(statuses(availability, 0, "BOS").values()) == {"ACTIVE"}
+    keys = availability.select(list(PLAYER_AVAILABILITY.key)).to_pandas()
+    assert not keys.duplicated().any()
+
+
+def test_a_returning_player_is_active_and_a_long_absence_leaves_the_rotation() -> None:
+    rows = game(0, "BOS", "NYK", ROSTER)
+    without = {k: v for k, v in ROSTER.items() if k != "a7"}
+    for number in range(1, ROTATION_GAMES + 2):
+        rows += game(2 * number, "BOS", "NYK", without)
+    rows += game(2 * (ROTATION_GAMES + 2), "BOS", "NYK", ROSTER)  # a7 is back
+    availability = derive_availability(to_table(rows))
+    # Out for the next ROTATION_GAMES games after his last one, then no longer a rotation player.
+    for number in range(1, ROTATION_GAMES + 1):
+        assert statuses(availability, 2 * number, "BOS")["a7"] == "OUT"
+    assert "a7" not in statuses(availability, 2 * (ROTATION_GAMES + 1), "BOS")
+    assert statuses(availability, 2 * (ROTATION_GAMES + 2), "BOS")["a7"] == "ACTIVE"
+
+
+def test_a_player_traded_mid_season_is_not_out_for_his_old_team() -> None:
+    rows = game(0, "BOS", "NYK", ROSTER) + game(2, "BOS", "NYK", ROSTER)
+    traded = {k: v for k, v in ROSTER.items() if k != "a2"}
+    rows += game(4, "BOS", "NYK", traded)  # a2 has not played for his new team yet: out, as far as we know
+    rows += game(5, "MIA", "CHI", {"a2": None, "c1": None})
+    rows += game(6, "BOS", "NYK", traded)  # his latest row is for MIA: he left BOS
+    rows += game(8, "BOS", "NYK", traded) + game(8, "MIA", "CHI", {"a2": None, "c1": None})
+    availability = derive_availability(to_table(rows))
+    assert statuses(availability, 4, "BOS")["a2"] == "OUT"
+    assert "a2" not in statuses(availability, 6, "BOS")
+    assert "a2" not in statuses(availability, 8, "BOS")
+    assert statuses(availability, 8, "MIA")["a2"] == "ACTIVE"
+
+
+def test_a_missing_game_is_not_counted_and_gets_no_rows() -> None:
+    rows = game(0, "BOS", "NYK", ROSTER)
+    without = {k: v for k, v in ROSTER.items() if k != "a7"}
+    days = [2 * n for n in range(1, ROTATION_GAMES + 3) if n != 3]  # the game on day 6 is not in the data
+    for day in days:
+        rows += game(day, "BOS", "NYK", without)
+    availability = derive_availability(to_table(rows))
+    assert statuses(availability, 6, "BOS") == {}
+    # Ten games present after day 0: a7 is out in each of them, and not in the eleventh.
+    assert [statuses(availability, day, "BOS").get("a7") for day in days] == ["OUT"] * ROTATION_GAMES + [None]
+
+
+def test_last_season_players_are_not_out_on_opening_night() -> None:
+    last_season = [
+        {**row, "season": "2020-21", "game_date": date(2021, 4, 10)}
+        for row in game(0, "BOS", "NYK", {"gone": None, "a1": None})
+    ]
+    rows = last_season + game(0, "BOS", "NYK", {"a1": None})
+    assert statuses(derive_availability(to_table(rows)), 0, "BOS") == {"a1": "ACTIVE"}
+
+
+def test_the_dates_own_minutes_and_points_never_change_its_availability() -> None:
+    rows = game(0, "BOS", "NYK", ROSTER) + game(2, "BOS", "NYK", {**ROSTER, "a1": "Did Not Play"})
+    changed = [
+        {**row, "minutes_played": 30.0, "points": 0, "fg_made": 0, "dnp": False, "dnp_reason": None}
+        if row["game_date"] == OPENING + timedelta(days=2) and row["player_lookup"] == "a1"
+        else row
+        for row in rows
+    ]
+    changed[-1]["points"] = 40  # a teammate's points that night
+    changed[-1]["fg_made"] = 10
+    assert derive_availability(to_table(rows)).equals(derive_availability(to_table(changed)))
+
+
+# ---- the feed ----------------------------------------------------------------------------------------
+
+
+def write_feed(tmp_path: Path, rows: list[dict[str, object]], name: str = "feed.csv") -> Path:
+    path = tmp_path / name
+    frame = pd.DataFrame(rows)
+    if name.endswith(".parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+FEED = [
+    {"game_date": "2023-10-24", "team_abbr": "BOS", "player_name": "Jayson Tatum", "status": "active"},
+    {"game_date": "2023-10-24", "team_abbr": "BOS", "player_name": "Kristaps Porziņģis", "status": "OUT"},
+    {"game_date": "2023-10-24", "team_abbr": "NYK", "player_name": "Mitchell Robinson", "status": "OUT"},
+]
+
+
+def test_feed_is_read_validated_and_folded_to_lookups(tmp_path: Path) -> None:
+    table = read_availability_feed([write_feed(tmp_path, FEED, "feed.parquet")])
+    assert table.schema == PLAYER_AVAILABILITY.schema
+    assert table.to_pydict()["player_lookup"] == ["jaysontatum", "kristapsporzingis", "mitchellrobinson"]
+    assert table.to_pydict()["status"] == ["ACTIVE", "OUT", "OUT"]
+    assert set(table["source"].to_pylist()) == {"FEED"}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"status": "QUESTIONABLE"}, "status is not one of ACTIVE, OUT"),
+        ({"game_date": "24/13/2023"}, "game_date is not a date"),
+        ({"team_abbr": "Boston Celtics"}, "team_abbr 'Boston Celtics' is not an NBA team code"),
+        ({"player_name": ""}, "player is empty"),
+    ],
+)
+def test_a_bad_feed_row_is_named_with_file_and_row(
+    tmp_path: Path, change: dict[str, str], reason: str
+) -> None:
+    rows = [dict(row) for row in FEED]
+    rows[2].update(change)
+    path = write_feed(tmp_path, rows)
+    with pytest.raises(AvailabilityFeedError) as caught:
+        read_availability_feed([path])
+    assert str(caught.value).startswith(f"{path}: row 4: {reason}")  # header is line 1
+
+
+def test_a_second_row_for_one_player_is_rejected(tmp_path: Path) -> None:
+    first = write_feed(tmp_path, FEED, "a.csv")
+    second = write_feed(tmp_path, FEED[:1], "b.csv")
+    with pytest.raises(AvailabilityFeedError, match=r"b\.csv: row 2: a second row for jaysontatum"):
+        read_availability_feed([first, second])
+
+
+def _config(settings: Settings, tmp_path: Path) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"warehouse:\n  kind: duckdb\n  path: {settings.warehouse.path}\n")
+    return str(path)
+
+
+def _availability(settings: Settings) -> pd.DataFrame:
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        return warehouse.read_availability().to_pandas()
+
+
+def test_import_derives_availability_and_loads_feeds_all_or_nothing(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(settings, tmp_path)
+    box = tmp_path / "box.parquet"
+    tonight = {k: v for k, v in ROSTER.items() if k != "a6"}
+    rows = game(0, "BOS", "NYK", ROSTER) + game(2, "BOS", "NYK", tonight)
+    to_table(rows).to_pandas().to_parquet(box)
+    assert main(["import", "--config", config, "--box-scores", str(box)]) == 0
+    derived = _availability(settings)
+    assert len(derived) == len(rows) + 1 and set(derived.source) == {"BOX_SCORE"}
+
+    good = write_feed(tmp_path, FEED, "good.csv")
+    assert main(["import", "--config", config, "--availability", str(good)]) == 0
+    assert len(_availability(settings)) == len(derived) + len(FEED)
+    capsys.readouterr()
+
+    bad_rows = [dict(row) for row in FEED] + [{**FEED[0], "player_name": "X", "status": "maybe"}]
+    bad = write_feed(tmp_path, bad_rows, "bad.csv")
+    assert main(["import", "--config", config, "--availability", str(good), str(bad)]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and f"{bad}: row 5: status is not one of ACTIVE, OUT" in message
+    assert len(_availability(settings)) == len(derived) + len(FEED)
+
+    played = write_feed(tmp_path, [{**FEED[0], "game_date": str(OPENING), "team_abbr": "BOS"}], "played.csv")
+    assert main(["import", "--config", config, "--availability", str(played)]) == 2
+    assert "BOS on 2021-10-19 already has box scores" in capsys.readouterr().err
+    assert len(_availability(settings)) == len(derived) + len(FEED)
