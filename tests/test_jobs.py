@@ -43,7 +43,9 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run(
         [str(BIN / "ray"), "start", "--head", f"--port={free_port()}", "--num-cpus=2",
          "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", f"--temp-dir={temp_dir}",
-         "--include-dashboard=true", "--disable-usage-stats"],
+         "--include-dashboard=true", "--disable-usage-stats",
+         # The agent's default port (52365) is fixed: another Ray head on the machine may hold it.
+         f"--dashboard-agent-listen-port={free_port()}"],
         check=True, env=ray_env(), capture_output=True, timeout=120,
     )  # fmt: skip
     try:
