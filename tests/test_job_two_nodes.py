@@ -15,19 +15,19 @@ from nba_ray.backfill.checkpoints import DONE
 from nba_ray.config import Settings, WarehouseSettings
 from nba_ray.systems.base import SYSTEM_IDS
 from tests.backfill_fixtures import checkpoints, predictions
-from tests.ray_processes import BIN, free_port, kill_cluster_processes, ray_env
+from tests.ray_processes import (
+    BIN,
+    free_port,
+    kill_cluster_processes,
+    node_port_flags,
+    ray_env,
+    wait_for_job_agent,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
 DATES = "2022-11-01,2022-11-02,2022-11-03"
 KEY = ["game_date", "player_lookup", "system_id"]
-
-
-def node_ports() -> list[str]:
-    """Each node on this one machine needs its own agent and manager ports (the defaults collide)."""
-    names = ("dashboard-agent-listen-port", "dashboard-agent-grpc-port", "metrics-export-port",
-             "runtime-env-agent-port", "node-manager-port", "object-manager-port")  # fmt: skip
-    return [f"--{name}={free_port()}" for name in names]
 
 
 @pytest.fixture(scope="module")
@@ -39,15 +39,17 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run(
         [str(BIN / "ray"), "start", "--head", f"--port={port}", f"--temp-dir={temp_dir}",
          "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", "--include-dashboard=true",
-         *common, *node_ports()],
+         *common, *node_port_flags()],
         check=True, env=ray_env(), capture_output=True, timeout=120,
     )  # fmt: skip
     try:
         subprocess.run(
-            [str(BIN / "ray"), "start", f"--address=127.0.0.1:{port}", *common, *node_ports()],
+            [str(BIN / "ray"), "start", f"--address=127.0.0.1:{port}", *common, *node_port_flags()],
             check=True, env=ray_env(), capture_output=True, timeout=120,
         )  # fmt: skip
-        yield f"http://127.0.0.1:{dashboard}"
+        address = f"http://127.0.0.1:{dashboard}"
+        wait_for_job_agent(address)
+        yield address
     finally:
         kill_cluster_processes(temp_dir)
 
