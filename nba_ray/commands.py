@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from nba_ray.backfill.driver import run_backfill
+from nba_ray.backfill.planner import ModelPlan
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings
 from nba_ray.data.importer import read_box_scores
@@ -22,6 +23,7 @@ from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading import grade as grade_predictions
+from nba_ray.models import registry
 from nba_ray.systems.model import ModelArtifact, train_model
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, open_warehouse
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Feature windows reach back to the start of the previous season; this covers it from any date.
 HISTORY_LOOKBACK = timedelta(days=550)
-# What a fresh machine gets: a model trained on the first season, predictions for the second.
+# What a fresh machine gets: two seasons; the second is predicted by a model trained on the first.
 PROVISION_SEASONS = ("2021-22", "2022-23")
 PROVISION_SEED = 7
 
@@ -114,8 +116,10 @@ def status(settings: Settings) -> int:
 
 def train(settings: Settings, train_start: date | None, train_end: date, out: Path | None) -> int:
     with open_warehouse(settings) as warehouse:
-        artifact = train_and_save(warehouse, settings, train_start, train_end, out or settings.model.path)
+        artifact = train_and_register(warehouse, settings, train_start, train_end)
     meta = artifact.metadata
+    if out is not None:
+        print(f"exported a copy of {artifact.version_id} to {artifact.save(out)}")
     print(
         f"validation MAE {meta.validation_mae:.3f} vs blend {meta.validation_blend_mae:.3f} "
         f"(bias {meta.validation_bias:+.3f}, objective {meta.objective}, {meta.rounds} rounds)"
@@ -123,10 +127,11 @@ def train(settings: Settings, train_start: date | None, train_end: date, out: Pa
     return 0
 
 
-def train_and_save(
-    warehouse: Warehouse, settings: Settings, train_start: date | None, train_end: date, out: Path
+def train_and_register(
+    warehouse: Warehouse, settings: Settings, train_start: date | None, train_end: date
 ) -> ModelArtifact:
-    """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward) and save it."""
+    """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward) and register it
+    in the warehouse's model registry."""
     started = time.perf_counter()
     rows = warehouse.read_training_rows(train_start or EARLIEST_DATE, train_end).to_pandas()
     if rows.empty:
@@ -135,12 +140,32 @@ def train_and_save(
         )
     first = train_start or rows["game_date"].min()
     artifact = train_model(rows, train_start=first, train_end=train_end, params=settings.model.training)
-    artifact.save(out)
+    registry.register(warehouse, artifact)
     print(
         f"trained {artifact.version_id} on {len(rows):,} rows ({first} → {train_end}) "
-        f"in {time.perf_counter() - started:.1f}s: saved to {out}"
+        f"in {time.perf_counter() - started:.1f}s: registered in {registry.REGISTRY}"
     )
     return artifact
+
+
+def models(settings: Settings) -> int:
+    """Print the model registry, oldest training range first."""
+    with open_warehouse(settings) as warehouse:
+        entries = registry.entries(warehouse)
+    if not entries:
+        print("model registry: empty (`nba-ray train`, or a backfill, registers models)")
+        return 0
+    print(f"model registry: {len(entries)} model(s)")
+    print(
+        f"  {'model_version':<34} {'train_start':<11} {'train_end':<11} {'rows':>9} "
+        f"{'val MAE':>8} {'blend':>7}"
+    )
+    for e in entries:
+        print(
+            f"  {e.model_version:<34} {e.train_start!s:<11} {e.train_end!s:<11} {e.rows:>9,} "
+            f"{e.validation_mae:>8.3f} {e.validation_blend_mae:>7.3f}"
+        )
+    return 0
 
 
 def with_systems(settings: Settings, systems: Sequence[str] | None) -> Settings:
@@ -160,9 +185,11 @@ def backfill(
     *,
     resume: bool = True,
     dry_run: bool = False,
+    train: bool = True,
     show_progress: bool = True,
 ) -> int:
-    """Predict every game date in `dates`; on an empty embedded warehouse, provision a demo first."""
+    """Predict every game date in `dates`; on an empty embedded warehouse, provision a demo first.
+    Season models the range needs are trained first unless `train` is False (then it refuses)."""
     with open_warehouse(settings) as warehouse:
         if warehouse.table_counts()["player_game_summary"] == 0:
             dates = provision(warehouse, settings, dates)
@@ -171,10 +198,17 @@ def backfill(
         progress = Progress(len(dates), enabled=show_progress)
         try:
             report = run_backfill(
-                settings, warehouse, dates, resume=resume, dry_run=dry_run, on_date=progress.date_finished
+                settings,
+                warehouse,
+                dates,
+                resume=resume,
+                dry_run=dry_run,
+                train=train,
+                on_date=progress.date_finished,
             )
         finally:
             progress.close()
+    print_models(report.models)
     if report.dry_run:
         print(
             f"dry run {report.run_key}: {len(report.game_dates)} game date(s) to predict, "
@@ -187,6 +221,20 @@ def backfill(
     return report.exit_code
 
 
+def print_models(plan: ModelPlan) -> None:
+    """The season models a backfill trained (or, in a dry run, would train) and the models it uses."""
+    for need in plan.missing:
+        print(f"would train the xgboost_v1 model of season {need.season} (games up to {need.train_end})")
+    for entry in plan.trained:
+        print(
+            f"trained {entry.model_version} on {entry.rows:,} rows "
+            f"({entry.train_start} → {entry.train_end}), "
+            f"validation MAE {entry.validation_mae:.3f} vs blend {entry.validation_blend_mae:.3f}: registered"
+        )
+    if plan.versions:
+        print(f"xgboost_v1 models used: {', '.join(plan.model_versions)}")
+
+
 def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | None) -> list[date]:
     """Fill an empty embedded warehouse with a synthetic league, its features and a walk-forward model;
     return `dates`, or the last synthetic season's game dates when none were asked for."""
@@ -194,16 +242,15 @@ def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | 
         raise CommandError("the warehouse has no box scores: run `nba-ray import` first")
     print(
         f"the embedded warehouse {settings.warehouse.path} is empty: provisioning a synthetic league "
-        f"({', '.join(PROVISION_SEASONS)}), its features and a walk-forward model"
+        f"({', '.join(PROVISION_SEASONS)}) and its features; the backfill trains its walk-forward model"
     )
     seed_league(warehouse, PROVISION_SEASONS, PROVISION_SEED)
     all_dates = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
     refresh_features(warehouse, all_dates[0], all_dates[-1])
-    first_season_end = max(
-        d for d in all_dates if d.year <= int(PROVISION_SEASONS[0][:4]) + 1 and d.month < 8
-    )
-    train_and_save(warehouse, settings, None, first_season_end, settings.model.path)
-    return list(dates) if dates else [d for d in all_dates if d > first_season_end]
+    if dates:
+        return list(dates)
+    last_season = warehouse.season_bounds().to_pylist()[-1]
+    return [d for d in all_dates if d >= last_season["first_date"]]
 
 
 def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -> int:

@@ -155,7 +155,10 @@ def test_dates_without_games_are_skipped_not_failed(league: League, tmp_path: Pa
 
 def _cli_config(settings: Settings, tmp_path: Path) -> str:
     path = tmp_path / "config.yaml"
-    path.write_text(f"warehouse:\n  path: {settings.warehouse.path}\nmodel:\n  path: {settings.model.path}\n")
+    path.write_text(
+        f"warehouse:\n  path: {settings.warehouse.path}\n"
+        f"model:\n  policy: pinned\n  version: {settings.model.version}\n"
+    )
     return str(path)
 
 

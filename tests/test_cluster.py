@@ -395,7 +395,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 def write_config(settings: Settings, path: Path) -> Path:
     path.write_text(
         f"warehouse:\n  path: {settings.warehouse.path}\n"
-        f"model:\n  path: {settings.model.path}\n"
+        f"model:\n  policy: pinned\n  version: {settings.model.version}\n"
         "ray:\n  max_actors: 2\n"  # room for two 1-CPU actors: the request that launches the workers
     )
     return path

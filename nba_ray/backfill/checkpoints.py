@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -22,12 +22,12 @@ DONE = "done"
 FAILED = "failed"
 
 
-def run_key(systems: SystemsSettings, model_version: str | None) -> str:
-    identity = {
-        "feature_version": FEATURE_VERSION,
-        "systems": systems.model_dump(mode="json"),
-        "model": model_version,
-    }
+def run_key(systems: SystemsSettings, model: Mapping[str, Any] | None) -> str:
+    """`model` is the planner's model identity (pinned version or per-season policy). The enabled
+    systems count as a set: their order on the command line changes nothing computed."""
+    settings = systems.model_dump(mode="json")
+    settings["enabled"] = sorted(settings["enabled"])
+    identity = {"feature_version": FEATURE_VERSION, "systems": settings, "model": model}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return f"bf-{digest[:16]}"
 

@@ -34,9 +34,11 @@ import ray
 
 from nba_ray.backfill.actors import PredictorPool, PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED, Checkpoints, DateOutcome, run_key
+from nba_ray.backfill.planner import ModelPlan, model_identity, plan_models, provide_models, refuse_missing
 from nba_ray.config import RaySettings, Settings
-from nba_ray.systems.model import ModelArtifact, check_walk_forward
-from nba_ray.systems.runner import XGBOOST_ID, ChunkResult
+from nba_ray.models import registry
+from nba_ray.models.registry import ModelBundle
+from nba_ray.systems.runner import ChunkResult
 from nba_ray.warehouse import Warehouse, WarehouseError
 from nba_ray.warehouse.errors import one_line
 
@@ -71,6 +73,7 @@ class BackfillReport:
     already_done: list[date]
     outcomes: list[DateOutcome] = field(default_factory=list)
     dry_run: bool = False
+    models: ModelPlan = field(default_factory=ModelPlan)
     wall_seconds: float = 0.0
     ray_start_seconds: float = 0.0
 
@@ -101,29 +104,21 @@ def connect_ray(settings: RaySettings) -> float:
     return time.perf_counter() - started
 
 
-def load_model_version(settings: Settings, first_date: date) -> str | None:
-    """The model's version id, after checking it exists and was trained before the dates it predicts."""
-    if XGBOOST_ID not in settings.systems.enabled:
-        return None
-    artifact = ModelArtifact.load(settings.model.path)
-    check_walk_forward(artifact, first_date, settings.model.allow_overlap)
-    return artifact.version_id
-
-
 def plan_backfill(
     warehouse: Warehouse, settings: Settings, dates: Sequence[date], resume: bool
 ) -> BackfillReport:
-    """Which dates are game days and which of them still need work under this run key."""
+    """Which dates are game days, which of them still need work under this run key, and which model
+    predicts each of those (`planner.plan_models`: nothing is trained or written here)."""
     requested = sorted(set(dates))
     game_days = warehouse.game_dates(requested[0], requested[-1]) if requested else []
     game_days = [d for d in game_days if d in set(requested)]
-    model_version = load_model_version(settings, game_days[0]) if game_days else None
-    key = run_key(settings.systems, model_version)
+    key = run_key(settings.systems, model_identity(settings))
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     checkpoints = Checkpoints(warehouse, key, run_id)
     todo = checkpoints.pending(game_days, resume)
     done = [d for d in game_days if d not in set(todo)]
-    return BackfillReport(key, run_id, len(requested), todo, done)
+    models = plan_models(warehouse, settings, todo)
+    return BackfillReport(key, run_id, len(requested), todo, done, models=models)
 
 
 def run_backfill(
@@ -133,16 +128,23 @@ def run_backfill(
     *,
     resume: bool = True,
     dry_run: bool = False,
+    train: bool = True,
     on_date: Callable[[DateOutcome], None] | None = None,
     worker_class: type[PredictorWorker] = PredictorWorker,
 ) -> BackfillReport:
+    """Backfill `dates`; models the range needs and the registry lacks are trained first (on Ray),
+    unless `train` is False, which refuses the run (`MissingModels`) instead."""
     started = time.perf_counter()
     report = plan_backfill(warehouse, settings, dates, resume)
     report.dry_run = dry_run
+    if not train:
+        refuse_missing(report.models)
     if dry_run or not report.game_dates:
         return report
     report.ray_start_seconds = connect_ray(settings.ray)
-    with PredictorPool(settings.ray, settings.systems, settings.model.path, worker_class) as pool:
+    models = provide_models(warehouse, settings, report.models)
+    bundle = ModelBundle.put(registry.fetch(warehouse, models.model_versions)) if models.versions else None
+    with PredictorPool(settings.ray, settings.systems, bundle, models.versions, worker_class) as pool:
         checkpoints = Checkpoints(warehouse, report.run_key, report.run_id)
         pipeline = DatePipeline(warehouse, pool, checkpoints, settings, on_date or (lambda _: None))
         report.outcomes = pipeline.run(report.game_dates)
