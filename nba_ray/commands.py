@@ -24,6 +24,7 @@ from nba_ray.features.builder import build_features as compute_features
 from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading import grade as grade_predictions
 from nba_ray.models import registry
+from nba_ray.systems.graph import run_set
 from nba_ray.systems.model import ModelArtifact, train_model
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, open_warehouse
@@ -169,13 +170,19 @@ def models(settings: Settings) -> int:
 
 
 def with_systems(settings: Settings, systems: Sequence[str] | None) -> Settings:
-    """Settings with only `systems` enabled (validated: an unknown id is an error)."""
+    """Settings with what a run of `systems` computes enabled: the systems asked for, the enabled
+    systems that depend on them and everything those need (`graph.run_set`); an unknown id is an
+    error. Says so when that is more than was asked for."""
     if not systems:
         return settings
     try:
-        chosen = SystemsSettings.model_validate({**settings.systems.model_dump(), "enabled": list(systems)})
+        computed = run_set(settings.systems, systems)
+        chosen = SystemsSettings.model_validate({**settings.systems.model_dump(), "enabled": list(computed)})
     except ValueError as err:
         raise CommandError(f"--systems: {str(err).splitlines()[-1].strip()}") from None
+    added = [s for s in computed if s not in systems]
+    if added:
+        print(f"--systems {','.join(systems)}: also running {', '.join(added)} (dependencies)")
     return settings.model_copy(update={"systems": chosen})
 
 

@@ -30,6 +30,7 @@ from nba_ray.systems import (
     ZoneMatchup,
 )
 from nba_ray.systems.base import make_skips
+from nba_ray.systems.graph import SYSTEMS, run_set
 from nba_ray.systems.model import train_model
 from nba_ray.systems.rules import publish_points, recommend, round_half_up
 from nba_ray.systems.settings import (
@@ -606,7 +607,10 @@ def test_predictor_with_several_models_predicts_with_the_one_named() -> None:
 
 def test_predictor_ensemble_uses_enabled_components_only() -> None:
     features, history, props = runner_inputs()
-    settings = SystemsSettings(enabled=["moving_average_baseline_v1", "zone_matchup_v1", "ensemble_v1"])
+    components = ("moving_average_baseline_v1", "zone_matchup_v1")
+    settings = SystemsSettings(
+        enabled=[*components, "ensemble_v1"], ensemble=EnsembleSettings(components=components)
+    )
     out = Predictor(settings).predict(GAME_DATE, features, history, props, ["alpha"], "r", CREATED_AT)
     frame = out.predictions.to_pandas().set_index("system_id")
     assert list(frame.index) == ["moving_average_baseline_v1", "zone_matchup_v1", "ensemble_v1"]
@@ -729,3 +733,21 @@ def test_similarity_never_uses_games_on_or_after_the_date() -> None:
     history.append(history_game("p", -3, 60.0, opponent_def_rating_last_15=105.0))  # a game 3 days later
     row = one(similarity().predict(make_batch([similarity_row()], history), {}))
     assert row["similar_games_count"] == 5 and row["predicted_points"] == pytest.approx(20.9)
+
+
+def test_systems_graph_runs_what_a_system_needs_and_redoes_its_dependents() -> None:
+    """Running a component redoes the ensemble; the ensemble alone brings its components; order and
+    duplicates of the request do not matter; an ensemble without its components is refused."""
+    settings = SystemsSettings()
+    assert run_set(settings, ["ensemble_v1"]) == SYSTEM_IDS
+    assert run_set(settings, ["xgboost_v1"]) == SYSTEM_IDS  # its ensemble is redone, from fresh components
+    assert run_set(settings, ["xgboost_v1", "zone_matchup_v1"]) == run_set(
+        settings, ["zone_matchup_v1", "xgboost_v1"]
+    )
+    no_ensemble = SystemsSettings(enabled=["moving_average_baseline_v1", "xgboost_v1"])
+    assert run_set(no_ensemble, ["xgboost_v1"]) == ("xgboost_v1",)
+    with pytest.raises(ValueError, match="unknown system"):
+        run_set(settings, ["magic_v9"])
+    with pytest.raises(ValidationError, match="ensemble_v1 needs similarity_balanced_v1, xgboost_v1"):
+        SystemsSettings(enabled=["moving_average_baseline_v1", "zone_matchup_v1", "ensemble_v1"])
+    assert [cls.system_id for cls in SYSTEMS] == list(SYSTEM_IDS)

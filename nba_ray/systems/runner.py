@@ -33,15 +33,12 @@ from nba_ray.systems.base import (
     PredictionSystem,
     SystemResult,
 )
-from nba_ray.systems.ensemble import Ensemble
+from nba_ray.systems.graph import build_systems
 from nba_ray.systems.lines import PROP_LINE_COLUMNS, resolve_lines
 from nba_ray.systems.model import ModelArtifact
-from nba_ray.systems.moving_average import MovingAverageBaseline
 from nba_ray.systems.rules import publish_confidence, publish_points
 from nba_ray.systems.settings import SystemsSettings
-from nba_ray.systems.similarity import SimilarityBalanced
 from nba_ray.systems.xgboost_system import XGBoostSystem
-from nba_ray.systems.zone_matchup import ZoneMatchup
 from nba_ray.warehouse.schemas import ML_FEATURE_STORE, PLAYER_PROP_PREDICTIONS, conform
 
 SKIPS_SCHEMA = pa.schema(
@@ -60,29 +57,6 @@ class ChunkResult:
 
     predictions: pa.Table
     skips: pa.Table
-
-
-def build_systems(settings: SystemsSettings, artifact: ModelArtifact | None) -> tuple[PredictionSystem, ...]:
-    """The enabled systems, in SYSTEM_IDS order (`xgboost_v1` on `artifact`)."""
-    n = settings.min_history_games
-    systems: list[PredictionSystem] = []
-    for system_id in settings.enabled_in_order:
-        if system_id == MovingAverageBaseline.system_id:
-            systems.append(MovingAverageBaseline(settings.moving_average, min_history_games=n))
-        elif system_id == ZoneMatchup.system_id:
-            systems.append(ZoneMatchup(settings.zone_matchup, min_history_games=n))
-        elif system_id == SimilarityBalanced.system_id:
-            systems.append(SimilarityBalanced(settings.similarity, min_history_games=n))
-        elif system_id == XGBOOST_ID:
-            if artifact is None:
-                raise ValueError(
-                    "xgboost_v1 is enabled but no model was given: train one with `nba-ray train`, "
-                    "or disable xgboost_v1"
-                )
-            systems.append(XGBoostSystem(settings.xgboost, artifact, min_history_games=n))
-        elif system_id == Ensemble.system_id:
-            systems.append(Ensemble(settings.ensemble, min_history_games=n))
-    return tuple(systems)
 
 
 def _filter_players(table: pa.Table, players: pa.Array | None) -> pa.Table:
