@@ -27,6 +27,7 @@ from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
+    INPUT_FINGERPRINTS,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
     PLAYER_GAME_SUMMARY,
@@ -436,6 +437,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         PREDICTION_ACCURACY.name: 2,
         BACKFILL_CHECKPOINTS.name: 0,
         MODEL_REGISTRY.name: 0,
+        INPUT_FINGERPRINTS.name: 2,  # DAY's features and DAY's lines
     }
 
 
@@ -508,3 +510,23 @@ def test_season_bounds_are_each_seasons_first_and_last_game(warehouse: Warehouse
             "last_date": DAY + timedelta(days=300),
         },
     ]
+
+
+def test_input_fingerprints_follow_the_rows_values_only(warehouse: Warehouse) -> None:
+    """Written with the features (and lines): the same rows in another order give the same fingerprint,
+    a changed value changes only its own date's, and a date whose rows are gone has none."""
+    other = DAY + timedelta(days=1)
+    rows = pa.concat_tables([feature_rows(DAY, PLAYERS), feature_rows(other, PLAYERS)])
+    warehouse.replace_features(rows, DAY, other)
+    first = warehouse.read_fingerprints(DAY, other)
+    assert set(first) == {DAY, other} and first[DAY]["features"] != first[other]["features"]
+    assert first[DAY]["lines"] == "none"
+    warehouse.replace_features(rows.take(list(reversed(range(rows.num_rows)))), DAY, other)
+    assert warehouse.read_fingerprints(DAY, other) == first
+    changed = rows.to_pylist()
+    changed[-1]["points_avg_last_10"] += 1e-9  # one value of one row of `other`
+    warehouse.replace_features(pa.Table.from_pylist(changed, schema=rows.schema), DAY, other)
+    second = warehouse.read_fingerprints(DAY, other)
+    assert second[DAY] == first[DAY] and second[other]["features"] != first[other]["features"]
+    warehouse.replace_features(feature_rows(DAY, PLAYERS), DAY, other)
+    assert set(warehouse.read_fingerprints(DAY, other)) == {DAY}
