@@ -530,3 +530,29 @@ def test_input_fingerprints_follow_the_rows_values_only(warehouse: Warehouse) ->
     assert second[DAY] == first[DAY] and second[other]["features"] != first[other]["features"]
     warehouse.replace_features(feature_rows(DAY, PLAYERS), DAY, other)
     assert set(warehouse.read_fingerprints(DAY, other)) == {DAY}
+
+
+def test_a_table_of_an_older_version_gets_the_new_columns(warehouse_factory: WarehouseFactory) -> None:
+    """Checkpoints written before `inputs` existed: opening the warehouse appends the column and keeps
+    the rows (the new column reads back as null)."""
+    from nba_ray.warehouse.bigquery_backend import _BIGQUERY_TYPES
+    from nba_ray.warehouse.duckdb_backend import _DUCKDB_TYPES
+
+    warehouse = warehouse_factory()
+    types = _DUCKDB_TYPES if isinstance(warehouse, DuckDBWarehouse) else _BIGQUERY_TYPES
+    assert BACKFILL_CHECKPOINTS.columns[-1] == "inputs"
+    old = [f for f in BACKFILL_CHECKPOINTS.schema if f.name != "inputs"]
+    table = warehouse.dialect.table(BACKFILL_CHECKPOINTS.name)
+    warehouse.query(sql.Query(f"DROP TABLE {table}"))
+    warehouse.query(
+        sql.Query(f"CREATE TABLE {table} ({', '.join(f'{f.name} {types[f.type]}' for f in old)})")
+    )
+    warehouse.query(
+        sql.Query(f"INSERT INTO {table} (run_key, game_date, status) VALUES ('k', DATE '2022-01-10', 'done')")
+    )
+    reopened = warehouse_factory(share=warehouse)
+    rows = reopened.read_checkpoints("k")
+    assert rows.schema == BACKFILL_CHECKPOINTS.schema
+    assert rows.select(["run_key", "status", "inputs"]).to_pylist() == [
+        {"run_key": "k", "status": "done", "inputs": None}
+    ]
