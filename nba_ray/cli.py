@@ -73,12 +73,6 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     return commands.status(settings)
 
 
-def _catch_up(args: argparse.Namespace, settings: Settings) -> int:
-    return commands.catch_up(
-        settings, dry_run=args.dry_run, train=args.train, show_progress=not args.no_progress
-    )
-
-
 def _models(args: argparse.Namespace, settings: Settings) -> int:
     return commands.models(settings)
 
@@ -197,16 +191,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("status", "Show table counts, backfill checkpoints and the model.", _status)
     command("models", "List the model registry.", _models)
-    catch_up = command(
-        "catch-up",
-        "Backfill every date with feature rows, redoing exactly what is missing, failed or stale.",
-        _catch_up,
-    )
-    catch_up.add_argument("--dry-run", action="store_true", help="list the dates to redo and why, then stop")
-    catch_up.add_argument(
-        "--train", action=argparse.BooleanOptionalAction, default=True, help="train missing season models"
-    )
-    catch_up.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     return parser
 
 

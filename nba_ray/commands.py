@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.compute as pc
 
-from nba_ray.backfill.driver import plan_backfill, run_backfill
-from nba_ray.backfill.planner import ModelPlan, first_predictable
+from nba_ray.backfill.driver import run_backfill
+from nba_ray.backfill.planner import ModelPlan
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings
 from nba_ray.data.importer import read_box_scores
@@ -113,42 +112,7 @@ def status(settings: Settings) -> int:
         print(summary.to_string())
     else:
         print("backfill checkpoints: none")
-    with open_warehouse(settings) as warehouse:
-        dates = catch_up_dates(warehouse, settings)
-        report = plan_backfill(warehouse, settings, dates, resume=True) if dates else None
-    if report is not None:
-        states = Counter(report.reasons.values())
-        counted = ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
-        print(
-            f"dates with feature rows under this configuration ({report.run_key}): {len(dates)}: "
-            f"done {len(report.already_done)}" + (f", {counted}" if counted else "")
-        )
     return 0
-
-
-def catch_up_dates(warehouse: Warehouse, settings: Settings) -> list[date]:
-    """Every date with feature rows that the configured models can predict, first to last (under the
-    per-season policy the first season has no earlier games to train on and is left out)."""
-    first = first_predictable(warehouse, settings)
-    return [d for d in warehouse.feature_dates() if first is None or d >= first]
-
-
-def catch_up(
-    settings: Settings, *, dry_run: bool = False, train: bool = True, show_progress: bool = True
-) -> int:
-    """Backfill every date with feature rows, redoing exactly what is missing, failed or stale."""
-    with open_warehouse(settings) as warehouse:
-        dates = catch_up_dates(warehouse, settings)
-        every = warehouse.feature_dates()
-    if not dates:
-        raise CommandError("no feature rows a model can predict: run `nba-ray features` (over two seasons)")
-    left_out = [d for d in every if d < dates[0]]
-    if left_out:
-        print(
-            f"catch-up {dates[0]} → {dates[-1]}: {len(left_out)} earlier date(s) with feature rows are left "
-            "out (no model trained before them can exist)"
-        )
-    return backfill(settings, dates, resume=True, dry_run=dry_run, train=train, show_progress=show_progress)
 
 
 def train(settings: Settings, train_start: date | None, train_end: date, out: Path | None) -> int:
@@ -258,7 +222,7 @@ def backfill(
             f"{len(report.already_done)} already done"
         )
         for game_date in report.game_dates:
-            print(f"  {game_date}  {report.reasons.get(game_date, '')}")
+            print(f"  {game_date}")
         return 0
     print(summary(report))
     return report.exit_code

@@ -201,9 +201,7 @@ def test_emulator_killed_mid_run_fails_dates_cleanly_and_resume_completes_them(
             assert isinstance(dying, KillEmulatorAfterWrites)
             dying.emulator = bigquery_emulator
             report = run_backfill(settings, dying, dates)
-        assert not bigquery_emulator.running, (
-            f"the emulator was not killed: the fault was not injected; {[o.error for o in report.failed]}"
-        )
+        assert not bigquery_emulator.running, "the emulator was not killed: the fault was not injected"
     finally:
         bigquery_emulator.restart()
 

@@ -27,7 +27,6 @@ from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
-    INPUT_FINGERPRINTS,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
     PLAYER_GAME_SUMMARY,
@@ -437,7 +436,6 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         PREDICTION_ACCURACY.name: 2,
         BACKFILL_CHECKPOINTS.name: 0,
         MODEL_REGISTRY.name: 0,
-        INPUT_FINGERPRINTS.name: 2,  # DAY's features and DAY's lines
     }
 
 
@@ -509,50 +507,4 @@ def test_season_bounds_are_each_seasons_first_and_last_game(warehouse: Warehouse
             "first_date": DAY + timedelta(days=300),
             "last_date": DAY + timedelta(days=300),
         },
-    ]
-
-
-def test_input_fingerprints_follow_the_rows_values_only(warehouse: Warehouse) -> None:
-    """Written with the features (and lines): the same rows in another order give the same fingerprint,
-    a changed value changes only its own date's, and a date whose rows are gone has none."""
-    other = DAY + timedelta(days=1)
-    rows = pa.concat_tables([feature_rows(DAY, PLAYERS), feature_rows(other, PLAYERS)])
-    warehouse.replace_features(rows, DAY, other)
-    first = warehouse.read_fingerprints(DAY, other)
-    assert set(first) == {DAY, other} and first[DAY]["features"] != first[other]["features"]
-    assert first[DAY]["lines"] == "none"
-    warehouse.replace_features(rows.take(list(reversed(range(rows.num_rows)))), DAY, other)
-    assert warehouse.read_fingerprints(DAY, other) == first
-    changed = rows.to_pylist()
-    changed[-1]["points_avg_last_10"] += 1e-9  # one value of one row of `other`
-    warehouse.replace_features(pa.Table.from_pylist(changed, schema=rows.schema), DAY, other)
-    second = warehouse.read_fingerprints(DAY, other)
-    assert second[DAY] == first[DAY] and second[other]["features"] != first[other]["features"]
-    warehouse.replace_features(feature_rows(DAY, PLAYERS), DAY, other)
-    assert set(warehouse.read_fingerprints(DAY, other)) == {DAY}
-
-
-def test_a_table_of_an_older_version_gets_the_new_columns(warehouse_factory: WarehouseFactory) -> None:
-    """Checkpoints written before `inputs` existed: opening the warehouse appends the column and keeps
-    the rows (the new column reads back as null)."""
-    from nba_ray.warehouse.bigquery_backend import _BIGQUERY_TYPES
-    from nba_ray.warehouse.duckdb_backend import _DUCKDB_TYPES
-
-    warehouse = warehouse_factory()
-    types = _DUCKDB_TYPES if isinstance(warehouse, DuckDBWarehouse) else _BIGQUERY_TYPES
-    assert BACKFILL_CHECKPOINTS.columns[-1] == "inputs"
-    old = [f for f in BACKFILL_CHECKPOINTS.schema if f.name != "inputs"]
-    table = warehouse.dialect.table(BACKFILL_CHECKPOINTS.name)
-    warehouse.query(sql.Query(f"DROP TABLE {table}"))
-    warehouse.query(
-        sql.Query(f"CREATE TABLE {table} ({', '.join(f'{f.name} {types[f.type]}' for f in old)})")
-    )
-    warehouse.query(
-        sql.Query(f"INSERT INTO {table} (run_key, game_date, status) VALUES ('k', DATE '2022-01-10', 'done')")
-    )
-    reopened = warehouse_factory(share=warehouse)
-    rows = reopened.read_checkpoints("k")
-    assert rows.schema == BACKFILL_CHECKPOINTS.schema
-    assert rows.select(["run_key", "status", "inputs"]).to_pylist() == [
-        {"run_key": "k", "status": "done", "inputs": None}
     ]

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nba_ray.backfill import freshness
 from nba_ray.features.contract import FEATURE_VERSION
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse.base import Warehouse
@@ -51,34 +50,20 @@ class DateOutcome:
 
 
 class Checkpoints:
-    """The checkpoints of one run key. `inputs` are what each date is computed from now
-    (`freshness.expected_inputs`): a done date computed from other inputs is stale, and every date
-    marked records its inputs."""
-
-    def __init__(
-        self,
-        warehouse: Warehouse,
-        key: str,
-        run_id: str,
-        inputs: Mapping[date, freshness.Inputs] | None = None,
-    ) -> None:
+    def __init__(self, warehouse: Warehouse, key: str, run_id: str) -> None:
         self.warehouse = warehouse
         self.key = key
         self.run_id = run_id
-        self.inputs = dict(inputs or {})
         rows = warehouse.read_checkpoints(key).to_pylist()
         self._previous: dict[date, dict[str, Any]] = {row["game_date"]: row for row in rows}
 
-    def reasons(self, dates: Sequence[date], resume: bool) -> dict[date, str]:
-        """The dates to do, each with why: with resume, those missing, failed or stale; else all."""
-        out = {}
-        for d in dates:
-            why = freshness.reason(self._previous.get(d), self.inputs.get(d, {}))
-            if not resume:
-                why = why or "rerun (--no-resume)"
-            if why:
-                out[d] = why
-        return out
+    def is_done(self, game_date: date) -> bool:
+        row = self._previous.get(game_date)
+        return row is not None and row["status"] == DONE
+
+    def pending(self, dates: Sequence[date], resume: bool) -> list[date]:
+        """With resume, every date not done under this key (failed ones are retried); else all."""
+        return [d for d in dates if not (resume and self.is_done(d))]
 
     def mark(self, outcomes: Iterable[DateOutcome]) -> None:
         """Record a group of dates in one write."""
@@ -98,7 +83,6 @@ class Checkpoints:
                 "attempt": self._previous.get(o.game_date, {}).get("attempt", 0) + 1,
                 "run_id": self.run_id,
                 "updated_at": now,
-                "inputs": freshness.encode(self.inputs.get(o.game_date)) if o.status == DONE else None,
             }
             for o in outcomes
         ]

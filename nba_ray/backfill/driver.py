@@ -34,7 +34,6 @@ import ray
 
 from nba_ray.backfill.actors import PredictorPool, PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED, Checkpoints, DateOutcome, run_key
-from nba_ray.backfill.freshness import expected_inputs
 from nba_ray.backfill.planner import ModelPlan, model_identity, plan_models, provide_models, refuse_missing
 from nba_ray.config import RaySettings, Settings
 from nba_ray.models import registry
@@ -75,7 +74,6 @@ class BackfillReport:
     outcomes: list[DateOutcome] = field(default_factory=list)
     dry_run: bool = False
     models: ModelPlan = field(default_factory=ModelPlan)
-    reasons: dict[date, str] = field(default_factory=dict)  # why each date of game_dates is done
     wall_seconds: float = 0.0
     ray_start_seconds: float = 0.0
 
@@ -116,12 +114,11 @@ def plan_backfill(
     game_days = [d for d in game_days if d in set(requested)]
     key = run_key(settings.systems, model_identity(settings))
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    inputs = expected_inputs(warehouse, game_days, plan_models(warehouse, settings, game_days).versions)
-    reasons = Checkpoints(warehouse, key, run_id, inputs).reasons(game_days, resume)
-    todo = [d for d in game_days if d in reasons]
-    done = [d for d in game_days if d not in reasons]
-    models = plan_models(warehouse, settings, todo)  # only the seasons still to do are trained
-    return BackfillReport(key, run_id, len(requested), todo, done, models=models, reasons=reasons)
+    checkpoints = Checkpoints(warehouse, key, run_id)
+    todo = checkpoints.pending(game_days, resume)
+    done = [d for d in game_days if d not in set(todo)]
+    models = plan_models(warehouse, settings, todo)
+    return BackfillReport(key, run_id, len(requested), todo, done, models=models)
 
 
 def run_backfill(
@@ -148,8 +145,7 @@ def run_backfill(
     models = provide_models(warehouse, settings, report.models)
     bundle = ModelBundle.put(registry.fetch(warehouse, models.model_versions)) if models.versions else None
     with PredictorPool(settings.ray, settings.systems, bundle, models.versions, worker_class) as pool:
-        inputs = expected_inputs(warehouse, report.game_dates, models.versions)
-        checkpoints = Checkpoints(warehouse, report.run_key, report.run_id, inputs)
+        checkpoints = Checkpoints(warehouse, report.run_key, report.run_id)
         pipeline = DatePipeline(warehouse, pool, checkpoints, settings, on_date or (lambda _: None))
         report.outcomes = pipeline.run(report.game_dates)
     report.wall_seconds = time.perf_counter() - started

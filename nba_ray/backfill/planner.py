@@ -112,18 +112,6 @@ def provide_models(warehouse: Warehouse, settings: Settings, plan: ModelPlan) ->
     return plan
 
 
-def first_predictable(warehouse: Warehouse, settings: Settings) -> date | None:
-    """The first date a walk-forward `xgboost_v1` model can predict (None: any date): the second
-    season's first game under `per_season`, the day after the pinned model's `train_end`."""
-    if MODEL_SYSTEM_ID not in settings.systems.enabled:
-        return None
-    if settings.model.policy == "pinned":
-        entry = _registered(warehouse, settings.model.version)
-        return entry.train_end + timedelta(days=1) if entry else None
-    bounds = warehouse.season_bounds().to_pylist()
-    return bounds[1]["first_date"] if len(bounds) > 1 else date.max
-
-
 def refuse_missing(plan: ModelPlan) -> None:
     """`--no-train`: the run is refused when it would have to train, naming the seasons."""
     if plan.missing:
@@ -135,18 +123,14 @@ def refuse_missing(plan: ModelPlan) -> None:
 
 
 def _pinned(warehouse: Warehouse, version: str, dates: Sequence[date]) -> ModelPlan:
-    entry = _registered(warehouse, version)
+    entries = registry.entries(warehouse, MODEL_SYSTEM_ID)
+    entry = next((e for e in entries if e.model_version == version), None)
     if entry is None:
         raise ModelContractError(
             f"--model {version}: no such model in model_registry (list them with `nba-ray models`)"
         )
     check_walk_forward(version, entry.train_end, min(dates))
     return ModelPlan(versions=dict.fromkeys(dates, version))
-
-
-def _registered(warehouse: Warehouse, version: str | None) -> ModelEntry | None:
-    entries = registry.entries(warehouse, MODEL_SYSTEM_ID)
-    return next((e for e in entries if e.model_version == version), None)
 
 
 def _seasons_of(warehouse: Warehouse, dates: Sequence[date]) -> dict[date, SeasonNeed]:

@@ -14,20 +14,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from nba_ray.features.contract import FEATURE_VERSION
-from nba_ray.warehouse import fingerprints, sql
+from nba_ray.warehouse import sql
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
     HISTORY_SCHEMA,
     HISTORY_WINDOW_DAYS,
-    INPUT_FINGERPRINTS,
     LINE_SNAPSHOT_SCHEMA,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
@@ -171,53 +170,13 @@ class Warehouse(ABC):
         return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()
 
     def replace_prop_lines(self, rows: pa.Table) -> int:
-        """Replace the lines of every date `rows` hold, and those dates' `lines` fingerprints."""
         dates = pc.unique(rows.column("game_date")).to_pylist()
-        if not dates:
-            return 0
-        return self._replace_fingerprinted(PROP_LINES, fingerprints.LINES, rows, {"game_date": dates})
+        return self._replace_where(PROP_LINES, rows, {"game_date": dates}) if dates else 0
 
     def replace_features(self, rows: pa.Table, start: date, end: date) -> int:
-        """Replace the feature rows of every date in [start, end] for the contract's version, and those
-        dates' `features` fingerprints."""
+        """Replace the feature rows of every date in [start, end] for the contract's version."""
         condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}
-        return self._replace_fingerprinted(ML_FEATURE_STORE, fingerprints.FEATURES, rows, condition)
-
-    def _replace_fingerprinted(
-        self, spec: TableSpec, input_name: str, rows: pa.Table, condition: sql.Condition
-    ) -> int:
-        """Replace rows, keeping the dates' fingerprints true at every step: the old fingerprints go
-        first (an interrupted write leaves the dates without one, i.e. stale, never falsely fresh),
-        then the rows, then the new fingerprints."""
-        conformed = conform(rows, spec)
-        dates = condition["game_date"]
-        empty = INPUT_FINGERPRINTS.schema.empty_table()
-        self._replace_where(INPUT_FINGERPRINTS, empty, {"input": input_name, "game_date": dates})
-        written = self._replace_where(spec, conformed, condition)
-        now = datetime.now(UTC)
-        marks = [
-            {"game_date": d, "input": input_name, "fingerprint": fp, "rows": n, "updated_at": now}
-            for d, (fp, n) in fingerprints.per_date(conformed, spec.key).items()
-        ]
-        if marks:
-            table = pa.Table.from_pylist(marks, schema=INPUT_FINGERPRINTS.schema)
-            self._replace_where(INPUT_FINGERPRINTS, table, {"input": input_name, "game_date": dates})
-        return written
-
-    def read_fingerprints(self, start: date, end: date) -> dict[date, dict[str, str]]:
-        """game_date → {input: fingerprint} for [start, end], in one query; an input a date has no
-        rows of is `fingerprints.NO_ROWS`."""
-        table = self._read(INPUT_FINGERPRINTS, {"game_date": sql.Between(start, end)}, "game_date, input")
-        out: dict[date, dict[str, str]] = {}
-        for row in table.select(["game_date", "input", "fingerprint"]).to_pylist():
-            out.setdefault(row["game_date"], dict.fromkeys(fingerprints.INPUTS, fingerprints.NO_ROWS))
-            out[row["game_date"]][row["input"]] = row["fingerprint"]
-        return out
-
-    def feature_dates(self) -> list[date]:
-        """Every date with feature rows of the contract's version, in order."""
-        query = sql.feature_dates(self.dialect, FEATURE_VERSION)
-        return self.query(query).column("game_date").to_pylist()
+        return self._replace_where(ML_FEATURE_STORE, rows, condition)
 
     def read_features(self, start: date, end: date) -> pa.Table:
         condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}

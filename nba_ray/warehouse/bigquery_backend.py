@@ -294,15 +294,7 @@ class BigQueryWarehouse(Warehouse):
                     retry=self._retry,
                     timeout=self._write_timeout,
                 )
-                have = [field.name for field in existing.schema]
-                if have != spec.columns and have == spec.columns[: len(have)]:
-                    # an older nba-ray's table: the columns added since are appended (NULLABLE)
-                    wanted = self._table_definition(spec).schema
-                    existing.schema = [*existing.schema, *wanted[len(have) :]]
-                    self._client.update_table(
-                        existing, ["schema"], retry=self._retry, timeout=self._write_timeout
-                    )
-                elif have != spec.columns:
+                if [field.name for field in existing.schema] != spec.columns:
                     raise WarehouseError(
                         f"BigQuery table {existing.table_id} exists with other columns than nba-ray's "
                         f"{spec.name} schema: migrate or drop it"

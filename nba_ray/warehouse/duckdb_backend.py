@@ -64,19 +64,9 @@ class DuckDBWarehouse(Warehouse):
         self.ensure_tables()
 
     def ensure_tables(self) -> None:
-        """Create missing tables; a table of an older nba-ray gets the columns added since appended."""
         for spec in TABLES:
-            table = self.dialect.table(spec.name)
             columns = ", ".join(f"{f.name} {_DUCKDB_TYPES[f.type]}" for f in spec.schema)
-            self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-            have = [row[0] for row in self._con.execute(f"DESCRIBE {table}").fetchall()]
-            if have != spec.columns[: len(have)]:
-                raise WarehouseError(
-                    f"DuckDB table {spec.name} in {self.path} exists with other columns than nba-ray's "
-                    "schema: migrate or drop it"
-                )
-            for field in list(spec.schema)[len(have) :]:
-                self._con.execute(f"ALTER TABLE {table} ADD COLUMN {field.name} {_DUCKDB_TYPES[field.type]}")
+            self._con.execute(f"CREATE TABLE IF NOT EXISTS {self.dialect.table(spec.name)} ({columns})")
 
     def close(self) -> None:
         self._con.close()

@@ -199,29 +199,9 @@ BACKFILL_CHECKPOINTS = TableSpec(
             ("attempt", pa.int64()),
             ("run_id", pa.string()),
             ("updated_at", pa.timestamp("us", tz="UTC")),
-            # JSON {input: fingerprint} of what the date's predictions were computed from
-            ("inputs", pa.string()),
         )
     ),
     ("run_key", "game_date"),
-)
-
-# What each date's predictions are computed from, fingerprinted when it is written: one row per (date,
-# input) — `features` (the date's feature rows of the contract's version) and `lines` (its prop-line
-# snapshots). A done checkpoint records the fingerprints it was computed from, so a resume finds the
-# stale dates with one small read instead of re-reading the inputs.
-INPUT_FINGERPRINTS = TableSpec(
-    "input_fingerprints",
-    pa.schema(
-        _fields(
-            ("game_date", pa.date32()),
-            ("input", pa.string()),
-            ("fingerprint", pa.string()),
-            ("rows", pa.int64()),
-            ("updated_at", pa.timestamp("us", tz="UTC")),
-        )
-    ),
-    ("game_date", "input"),
 )
 
 # One row per trained model: what it was trained on and how, its validation figures, and the model itself
@@ -263,7 +243,6 @@ TABLES: tuple[TableSpec, ...] = (
     PREDICTION_ACCURACY,
     BACKFILL_CHECKPOINTS,
     MODEL_REGISTRY,
-    INPUT_FINGERPRINTS,
 )
 TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
 

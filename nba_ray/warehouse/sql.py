@@ -143,14 +143,6 @@ def season_bounds(dialect: Dialect) -> Query:
     )
 
 
-def feature_dates(dialect: Dialect, feature_version: str) -> Query:
-    return Query(
-        f"SELECT DISTINCT game_date FROM {dialect.table(ML_FEATURE_STORE.name)} "
-        f"WHERE feature_version = {dialect.param('v')} ORDER BY game_date",
-        (Param("v", feature_version, "STRING"),),
-    )
-
-
 def date_players(dialect: Dialect, game_date: date, feature_version: str) -> Query:
     return Query(
         f"SELECT player_lookup FROM {dialect.table(ML_FEATURE_STORE.name)} "
