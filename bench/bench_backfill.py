@@ -31,22 +31,23 @@ import ray
 
 from nba_ray.backfill.checkpoints import DONE, Checkpoints, DateOutcome
 from nba_ray.backfill.driver import connect_ray, run_backfill
-from nba_ray.commands import refresh_features, seed_league, train_and_save
+from nba_ray.backfill.planner import ModelPlan, plan_models, provide_models
+from nba_ray.commands import refresh_features, seed_league
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
+from nba_ray.models import registry
 from nba_ray.systems.runner import Predictor
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import TableSpec
 
-REAL_TRAIN_END = date(2022, 6, 30)
 REAL_SEASON = (date(2022, 10, 1), date(2023, 6, 30))
 
 
 def settings_for(directory: Path, **batching: Any) -> Settings:
     return Settings(
         warehouse=WarehouseSettings(path=directory / "nba.duckdb"),
-        model=ModelSettings(path=directory / "model"),
+        model=ModelSettings(),
         ray=RaySettings(),
         batching=BatchingSettings(**batching),
     )
@@ -73,10 +74,14 @@ def build_real(directory: Path, box_scores: Path) -> tuple[Settings, dict[str, f
         _, import_s = timed(lambda: warehouse.replace_box_scores(read_box_scores(files)))
         dates = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
         _, features_s = timed(lambda: refresh_features(warehouse, dates[0], dates[-1]))
-        _, train_s = timed(
-            lambda: train_and_save(warehouse, settings, None, REAL_TRAIN_END, settings.model.path)
-        )
+        _, train_s = timed(lambda: train_season_models(warehouse, settings, season_dates()))
     return settings, {"import_seconds": import_s, "features_seconds": features_s, "train_seconds": train_s}
+
+
+def train_season_models(warehouse: DuckDBWarehouse, settings: Settings, dates: Sequence[date]) -> ModelPlan:
+    """The per-season models `dates` need, trained as Ray tasks and registered (as a backfill would)."""
+    connect_ray(settings.ray)
+    return provide_models(warehouse, settings, plan_models(warehouse, settings, dates))
 
 
 def season_dates() -> list[date]:
@@ -106,13 +111,22 @@ def bench_season(settings: Settings, build: dict[str, float]) -> dict[str, Any]:
 def in_process_loop(settings: Settings, warehouse: DuckDBWarehouse, dates: Sequence[date]) -> float:
     """The plain loop the Ray path must not be much slower than: same steps, one process, no overlap."""
     started = time.perf_counter()
-    predictor = Predictor(settings.systems, settings.model.path)
+    plan = plan_models(warehouse, settings, warehouse.game_dates(min(dates), max(dates)))
+    models = registry.fetch(warehouse, plan.model_versions)
+    predictor = Predictor(settings.systems, [model.build() for model in models.values()])
     checkpoints = Checkpoints(warehouse, "bench-in-process", "bench", {}, {})
     systems = list(settings.systems.enabled_in_order)
     for game_date in warehouse.game_dates(min(dates), max(dates)):
         batch = warehouse.load_date(game_date)
         result = predictor.predict(
-            game_date, batch.features, batch.history, batch.lines, batch.players, "bench", datetime.now(UTC)
+            game_date,
+            batch.features,
+            batch.history,
+            batch.lines,
+            batch.players,
+            "bench",
+            datetime.now(UTC),
+            plan.versions[game_date],
         )
         warehouse.write_predictions(result.predictions, [game_date], systems)
         checkpoints.mark([DateOutcome(game_date, DONE, players=batch.num_players)])
@@ -175,8 +189,8 @@ def bench_memory(directory: Path) -> dict[str, Any]:
         dates = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
         refresh_features(warehouse, dates[0], dates[-1])
         first_season_end = max(d for d in dates if d < date(2021, 7, 1))
-        train_and_save(warehouse, settings, None, first_season_end, settings.model.path)
         run_dates = [d for d in dates if d > first_season_end]
+        train_season_models(warehouse, settings, run_dates)
         process = psutil.Process()
         samples: list[tuple[float, float]] = []
 

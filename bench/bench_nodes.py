@@ -40,9 +40,10 @@ import ray
 from ray.cluster_utils import Cluster
 
 from nba_ray.backfill.driver import BackfillReport, run_backfill
-from nba_ray.commands import refresh_features, seed_league, train_and_save
+from nba_ray.commands import refresh_features, seed_league, train_and_register
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
+from nba_ray.models import registry
 from nba_ray.systems.settings import XGBoostTrainParams
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 
@@ -73,7 +74,6 @@ def settings_for(directory: Path, **batching: Any) -> Settings:
     return Settings(
         warehouse=WarehouseSettings(path=directory / "nba.duckdb"),
         model=ModelSettings(
-            path=directory / "model",
             training=XGBoostTrainParams(
                 max_rounds=60, early_stopping_rounds=10, objectives=("reg:squarederror",)
             ),
@@ -96,13 +96,18 @@ def build(directory: Path, box_scores: Path | None, dates: int) -> tuple[list[da
             source = f"synthetic league {SYNTHETIC_SEASON}"
         every = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
         refresh_features(warehouse, every[0], every[-1])
-        train_and_save(warehouse, settings, None, train_end, settings.model.path)
+        train_and_register(warehouse, settings, None, train_end)
     return [d for d in every if d > first][:dates], source
 
 
 def fresh_copy(base: Path, target: Path, **batching: Any) -> Settings:
+    """A copy of the built warehouse whose backfills pin its one registered model."""
     shutil.copytree(base, target)
-    return settings_for(target, **batching)
+    settings = settings_for(target, **batching)
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        (entry,) = registry.entries(warehouse)
+    model = settings.model.model_copy(update={"policy": "pinned", "version": entry.model_version})
+    return settings.model_copy(update={"model": model})
 
 
 def backfill(settings: Settings, dates: Sequence[date]) -> tuple[BackfillReport, list[float]]:

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from nba_ray import commands
+from nba_ray.backfill.planner import MissingModels
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
 from nba_ray.data.league import season_start_year
@@ -75,6 +76,10 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     return commands.status(settings)
 
 
+def _models(args: argparse.Namespace, settings: Settings) -> int:
+    return commands.models(settings)
+
+
 def _grade(args: argparse.Namespace, settings: Settings) -> int:
     start, end = parse_range(args)
     return commands.grade(settings, start, end, args.report)
@@ -108,11 +113,15 @@ def backfill_dates(args: argparse.Namespace) -> list[date] | None:
 def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     dates = backfill_dates(args)
     systems = [s.strip() for s in args.systems.split(",")] if args.systems else None
+    if args.model:
+        model = settings.model.model_copy(update={"policy": "pinned", "version": args.model})
+        settings = settings.model_copy(update={"model": model})
     return commands.backfill(
         commands.with_systems(settings, systems),
         dates,
         resume=args.resume,
         dry_run=args.dry_run,
+        train=args.train,
         show_progress=not args.no_progress,
     )
 
@@ -161,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = command("train", "Train xgboost_v1 walk-forward on feature rows joined to actual points.", _train)
     train.add_argument("--train-end", required=True, help="last game date used for training")
     train.add_argument("--train-start", default=None, help="first game date used (default: all earlier)")
-    train.add_argument("--out", type=Path, default=None, help="model directory (default: config model.path)")
+    train.add_argument("--out", type=Path, default=None, help="also export the model to this directory")
 
     backfill = command(
         "backfill",
@@ -181,6 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument(
         "--dry-run", action="store_true", help="list each date that would run and why, write nothing"
     )
+    backfill.add_argument(
+        "--model", default=None, metavar="VERSION", help="pin one registered model (default: one per season)"
+    )
+    backfill.add_argument(
+        "--train",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="train the season models the registry lacks first (default), or refuse (--no-train)",
+    )
     backfill.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
     catch_up = command(
         "catch-up",
@@ -198,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", type=Path, default=None, metavar="DIR", help="write report.md and plots here"
     )
     command("status", "Show table counts, backfill checkpoints and the model.", _status)
+    command("models", "List the model registry.", _models)
     return parser
 
 
@@ -219,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands.CommandError,
         ModelContractError,
         WalkForwardError,
+        MissingModels,
     ) as err:
         print(f"nba-ray {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -10,7 +10,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from nba_ray.backfill import freshness
 from nba_ray.backfill.driver import run_backfill
+from nba_ray.backfill.planner import ModelPlan, first_predictable
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
 from nba_ray.data.availability import derive_availability
@@ -28,6 +29,8 @@ from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading import grade as grade_predictions
+from nba_ray.models import registry
+from nba_ray.systems.graph import run_set
 from nba_ray.systems.model import ModelArtifact, ModelContractError, WalkForwardError, train_model
 from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
@@ -37,7 +40,7 @@ from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE, SOURCE_FEED
 
 log = logging.getLogger(__name__)
 
-# What a fresh machine gets: a model trained on the first season, predictions for the second.
+# What a fresh machine gets: two seasons; the second is predicted by a model trained on the first.
 PROVISION_SEASONS = ("2021-22", "2022-23")
 PROVISION_SEED = 7
 
@@ -155,7 +158,7 @@ def status(settings: Settings) -> int:
         raise CommandError(f"{err}: nothing was imported or run there (check the path or project)") from None
     with warehouse:
         counts = warehouse.table_counts()
-        dates = warehouse.feature_dates()
+        dates = predictable_dates(warehouse, settings)
         try:
             report = run_backfill(settings, warehouse, dates, dry_run=True) if dates else None
         except (ModelContractError, WalkForwardError) as err:
@@ -187,8 +190,10 @@ def _location(settings: Settings) -> str:
 
 def train(settings: Settings, train_start: date | None, train_end: date, out: Path | None) -> int:
     with open_warehouse(settings) as warehouse:
-        artifact = train_and_save(warehouse, settings, train_start, train_end, out or settings.model.path)
+        artifact = train_and_register(warehouse, settings, train_start, train_end)
     meta = artifact.metadata
+    if out is not None:
+        print(f"exported a copy of {artifact.version_id} to {artifact.save(out)}")
     print(
         f"validation MAE {meta.validation_mae:.3f} vs blend {meta.validation_blend_mae:.3f} "
         f"(bias {meta.validation_bias:+.3f}, objective {meta.objective}, {meta.rounds} rounds)"
@@ -196,10 +201,11 @@ def train(settings: Settings, train_start: date | None, train_end: date, out: Pa
     return 0
 
 
-def train_and_save(
-    warehouse: Warehouse, settings: Settings, train_start: date | None, train_end: date, out: Path
+def train_and_register(
+    warehouse: Warehouse, settings: Settings, train_start: date | None, train_end: date
 ) -> ModelArtifact:
-    """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward) and save it."""
+    """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward) and register it
+    in the warehouse's model registry."""
     started = time.perf_counter()
     rows = warehouse.read_training_rows(train_start or EARLIEST_DATE, train_end).to_pandas()
     if rows.empty:
@@ -208,22 +214,53 @@ def train_and_save(
         )
     first = train_start or rows["game_date"].min()
     artifact = train_model(rows, train_start=first, train_end=train_end, params=settings.model.training)
-    artifact.save(out)
+    registry.register(warehouse, artifact)
     print(
         f"trained {artifact.version_id} on {len(rows):,} rows ({first} → {train_end}) "
-        f"in {time.perf_counter() - started:.1f}s: saved to {out}"
+        f"in {time.perf_counter() - started:.1f}s: registered in {registry.REGISTRY}"
     )
     return artifact
 
 
+def models(settings: Settings) -> int:
+    """Print the model registry, oldest training range first."""
+    try:
+        with open_warehouse(settings, read_only=True) as warehouse:
+            entries = registry.entries(warehouse)
+    except WarehouseMissing as err:
+        raise CommandError(f"{err}: no models registered there") from None
+    if not entries:
+        print("model registry: empty (`nba-ray train`, or a backfill, registers models)")
+        return 0
+    print(f"model registry: {len(entries)} model(s)")
+    print(
+        f"  {'model_version':<34} {'train_start':<11} {'train_end':<11} {'rows':>9} "
+        f"{'val MAE':>8} {'blend':>7}"
+    )
+    for e in entries:
+        print(
+            f"  {e.model_version:<34} {e.train_start!s:<11} {e.train_end!s:<11} {e.rows:>9,} "
+            f"{e.validation_mae:>8.3f} {e.validation_blend_mae:>7.3f}"
+        )
+    return 0
+
+
 def with_systems(settings: Settings, systems: Sequence[str] | None) -> Settings:
-    """Settings with only `systems` enabled (validated: an unknown id is an error)."""
+    """Settings with what a run of `systems` computes enabled: the systems asked for, the enabled
+    systems that depend on them and everything those need (`graph.run_set`); an unknown id is an
+    error. Says so when that is more than was asked for."""
     if not systems:
         return settings
     try:
-        chosen = SystemsSettings.model_validate({**settings.systems.model_dump(), "enabled": list(systems)})
+        computed = run_set(settings.systems, systems)
+        chosen = SystemsSettings.model_validate({**settings.systems.model_dump(), "enabled": list(computed)})
     except ValidationError as err:
         raise CommandError(f"--systems: {validation_reason(err)}") from None
+    except ValueError as err:
+        raise CommandError(f"--systems: {str(err).splitlines()[-1].strip()}") from None
+    added = [s for s in computed if s not in systems]
+    if added:
+        print(f"--systems {','.join(systems)}: also running {', '.join(added)} (dependencies)")
     return settings.model_copy(update={"systems": chosen})
 
 
@@ -233,11 +270,13 @@ def backfill(
     *,
     resume: bool = True,
     dry_run: bool = False,
+    train: bool = True,
     show_progress: bool = True,
 ) -> int:
-    """Predict every game date in `dates`; on an empty embedded warehouse, provision a demo first."""
+    """Predict every game date in `dates`; on an empty embedded warehouse, provision a demo first.
+    Season models the range needs are trained first unless `train` is False (then it refuses)."""
     if dry_run:
-        return plan(settings, dates, resume=resume)
+        return plan(settings, dates, resume=resume, train=train)
     with open_warehouse(settings) as warehouse:
         if warehouse.table_counts()["player_game_summary"] == 0:
             dates = provision(warehouse, settings, dates)
@@ -250,11 +289,13 @@ def backfill(
                 warehouse,
                 dates,
                 resume=resume,
+                train=train,
                 on_plan=progress.planned,
                 on_date=progress.date_finished,
             )
         finally:
             progress.close()
+    print_models(report.models)
     print(summary(report))
     return report.exit_code
 
@@ -263,16 +304,31 @@ NO_DATES = "give the dates to predict: --start D --end D, or --dates D,D"
 
 
 def catch_up(settings: Settings, *, dry_run: bool = False, show_progress: bool = True) -> int:
-    """Every game date with feature rows, first to last, redoing exactly what is missing, failed or
-    stale: what a scheduled or autoscaling catch-up run submits after the data changed."""
-    with open_warehouse(settings, read_only=True) as warehouse:
-        dates = warehouse.feature_dates()
+    """Every game date with feature rows that a walk-forward model can predict, first to last, redoing
+    exactly what is missing, failed or stale: what a scheduled or autoscaling catch-up run submits
+    after the data changed."""
+    try:
+        with open_warehouse(settings, read_only=True) as warehouse:
+            dates = predictable_dates(warehouse, settings)
+    except WarehouseMissing as err:
+        raise CommandError(f"{err}: nothing to catch up on") from None
     if not dates:
-        raise CommandError("no game dates have feature rows: run `nba-ray features` first")
+        raise CommandError("no game date has feature rows a model can predict: run `nba-ray features` first")
     return backfill(settings, dates, resume=True, dry_run=dry_run, show_progress=show_progress)
 
 
-def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool) -> int:
+def predictable_dates(warehouse: Warehouse, settings: Settings) -> list[date]:
+    """The game dates with feature rows, from the first one a walk-forward model can predict (the
+    warehouse's first season has no earlier games to train on); says how many it leaves out."""
+    dates = warehouse.feature_dates()
+    first = first_predictable(warehouse, settings)
+    kept = [d for d in dates if first is None or d >= first]
+    if len(kept) < len(dates):
+        print(f"{len(dates) - len(kept)} game date(s) before {first} left out: no model can predict them")
+    return kept
+
+
+def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool, train: bool = True) -> int:
     """The dry run: say what a real run would do, reading the warehouse only (a missing or empty one
     included: nothing is created, seeded or trained)."""
     try:
@@ -284,7 +340,8 @@ def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool) -> i
             return plan_provision(settings, dates, f"the warehouse {_location(settings)} is empty")
         if dates is None:
             raise CommandError(NO_DATES)
-        report = run_backfill(settings, warehouse, dates, resume=resume, dry_run=True)
+        report = run_backfill(settings, warehouse, dates, resume=resume, dry_run=True, train=train)
+    print_models(report.models)
     print(
         f"dry run {report.run_key}: {len(report.game_dates)} game date(s) to predict, "
         f"{len(report.already_done)} already done"
@@ -300,10 +357,12 @@ def plan_provision(settings: Settings, dates: Sequence[date] | None, why: str) -
     """The dry run of a first run: what `provision` would seed, train and predict (computed in memory)."""
     if settings.warehouse.kind != "duckdb":
         raise CommandError(f"{why}: run `nba-ray import` first")
-    game_dates = sorted(
-        set(generate_league(PROVISION_SEASONS, seed=PROVISION_SEED).box_scores["game_date"].to_pylist())
+    league = generate_league(PROVISION_SEASONS, seed=PROVISION_SEED).box_scores.select(
+        ["season", "game_date"]
     )
-    train_end, todo = provision_dates(game_dates, dates)
+    frame = league.to_pandas()
+    last_season_start = frame.loc[frame["season"] == PROVISION_SEASONS[-1], "game_date"].min()
+    train_end, todo = provision_dates(last_season_start, sorted(set(frame["game_date"])), dates)
     span = f" ({todo[0]} → {todo[-1]})" if todo else ""
     print(
         f"dry run: {why}; a real run would provision a synthetic league ({', '.join(PROVISION_SEASONS)}) "
@@ -313,6 +372,20 @@ def plan_provision(settings: Settings, dates: Sequence[date] | None, why: str) -
     return 0
 
 
+def print_models(plan: ModelPlan) -> None:
+    """The season models a backfill trained (or, in a dry run, would train) and the models it uses."""
+    for need in plan.missing:
+        print(f"would train the xgboost_v1 model of season {need.season} (games up to {need.train_end})")
+    for entry in plan.trained:
+        print(
+            f"trained {entry.model_version} on {entry.rows:,} rows "
+            f"({entry.train_start} → {entry.train_end}), "
+            f"validation MAE {entry.validation_mae:.3f} vs blend {entry.validation_blend_mae:.3f}: registered"
+        )
+    if plan.versions:
+        print(f"xgboost_v1 models used: {', '.join(plan.model_versions)}")
+
+
 def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | None) -> list[date]:
     """Fill an empty embedded warehouse with a synthetic league, its features and a walk-forward model;
     return the dates to predict (see `provision_dates`)."""
@@ -320,25 +393,23 @@ def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | 
         raise CommandError("the warehouse has no box scores: run `nba-ray import` first")
     print(
         f"the embedded warehouse {settings.warehouse.path} is empty: provisioning a synthetic league "
-        f"({', '.join(PROVISION_SEASONS)}), its features and a walk-forward model"
+        f"({', '.join(PROVISION_SEASONS)}) and its features; the backfill trains its walk-forward model"
     )
     seed_league(warehouse, PROVISION_SEASONS, PROVISION_SEED)
     all_dates = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
     refresh_features(warehouse, all_dates[0], all_dates[-1])
-    train_end, todo = provision_dates(all_dates, dates)
-    train_and_save(warehouse, settings, None, train_end, settings.model.path)
-    return todo
+    last_season_start = warehouse.season_bounds().to_pylist()[-1]["first_date"]
+    return provision_dates(last_season_start, all_dates, dates)[1]
 
 
-def provision_dates(game_dates: Sequence[date], dates: Sequence[date] | None) -> tuple[date, list[date]]:
-    """The provisioned model's last training date (the first season's last game) and the dates to
-    predict: the ones asked for, else every game date of the seasons after the first."""
-    first_season_end = max(
-        d for d in game_dates if d.year <= int(PROVISION_SEASONS[0][:4]) + 1 and d.month < 8
-    )
-    if dates:
-        return first_season_end, [d for d in game_dates if d in set(dates)]
-    return first_season_end, [d for d in game_dates if d > first_season_end]
+def provision_dates(
+    last_season_start: date, game_dates: Sequence[date], dates: Sequence[date] | None
+) -> tuple[date, list[date]]:
+    """The provisioned season model's `train_end` (the day before the last season starts) and the game
+    dates to predict: those asked for, else every game date of the last season."""
+    wanted = set(dates) if dates else None
+    todo = [d for d in game_dates if (d in wanted if wanted else d >= last_season_start)]
+    return last_season_start - timedelta(days=1), todo
 
 
 def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -> int:

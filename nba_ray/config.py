@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nba_ray.systems.settings import SystemsSettings, XGBoostTrainParams
 
@@ -102,10 +102,21 @@ class BatchingSettings(_Section):
 
 
 class ModelSettings(_Section):
-    path: Path = Path("data/models/xgboost_v1")
-    # The backfill refuses a model trained on dates it predicts unless this is set.
-    allow_overlap: bool = False
+    """Which registered `xgboost_v1` model predicts each date (models live in the warehouse's registry).
+
+    `per_season` (default): each date is predicted by the model trained on every game before its
+    season; the backfill trains the seasons' models the registry lacks. `pinned`: one model, `version`
+    (`--model VERSION`), for every date; it must have been trained before the first of them."""
+
+    policy: Literal["per_season", "pinned"] = "per_season"
+    version: str | None = None
     training: XGBoostTrainParams = XGBoostTrainParams()
+
+    @model_validator(mode="after")
+    def _pinned_names_its_model(self) -> ModelSettings:
+        if (self.policy == "pinned") != (self.version is not None):
+            raise ValueError("policy pinned and version go together (give both, or neither)")
+        return self
 
 
 class Settings(_Section):

@@ -1,4 +1,5 @@
-"""A small synthetic league with features and a walk-forward model, built once and copied per test."""
+"""A small synthetic league with features and a registered walk-forward model (pinned by its backfills:
+it is trained mid-season), built once and copied per test."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from nba_ray.backfill.actors import PredictorWorker
-from nba_ray.commands import refresh_features, seed_league, train_and_save
+from nba_ray.commands import refresh_features, seed_league, train_and_register
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
 from nba_ray.systems.settings import XGBoostTrainParams
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
@@ -35,16 +36,18 @@ class League:
     """A built league: copy it to get an independent warehouse with its own settings."""
 
     directory: Path
+    model_version: str  # the registered model the league's backfills pin (trained mid-season)
 
     def copy_to(self, target: Path, **batching: object) -> Settings:
         shutil.copytree(self.directory, target)
-        return test_settings(target, **batching)
+        return test_settings(target, self.model_version, **batching)
 
 
-def test_settings(directory: Path, **batching: object) -> Settings:
+def test_settings(directory: Path, model_version: str | None = None, **batching: object) -> Settings:
+    pinned = {"policy": "pinned", "version": model_version} if model_version else {}
     return Settings(
         warehouse=WarehouseSettings(path=directory / "nba.duckdb"),
-        model=ModelSettings(path=directory / "model", training=TEST_TRAINING),
+        model=ModelSettings(training=TEST_TRAINING, **pinned),  # type: ignore[arg-type]
         ray=RaySettings(num_actors=2),
         batching=BatchingSettings(retry_backoff_seconds=0.0, **batching),  # type: ignore[arg-type]
     )
@@ -56,8 +59,8 @@ def build_league(directory: Path) -> League:
         seed_league(warehouse, [SEASON], seed_value=11)
         dates = warehouse.game_dates(date(2022, 7, 1), date(2023, 7, 1))
         refresh_features(warehouse, dates[0], dates[-1])
-        train_and_save(warehouse, settings, None, TRAIN_END, settings.model.path)
-    return League(directory)
+        model = train_and_register(warehouse, settings, None, TRAIN_END)
+    return League(directory, model.version_id)
 
 
 def predictions(settings: Settings) -> pd.DataFrame:

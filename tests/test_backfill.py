@@ -155,7 +155,10 @@ def test_dates_without_games_are_skipped_not_failed(league: League, tmp_path: Pa
 
 def _cli_config(settings: Settings, tmp_path: Path) -> str:
     path = tmp_path / "config.yaml"
-    path.write_text(f"warehouse:\n  path: {settings.warehouse.path}\nmodel:\n  path: {settings.model.path}\n")
+    path.write_text(
+        f"warehouse:\n  path: {settings.warehouse.path}\n"
+        f"model:\n  policy: pinned\n  version: {settings.model.version}\n"
+    )
     return str(path)
 
 
@@ -177,3 +180,29 @@ def test_bad_input_is_rejected_before_any_work(
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
     assert predictions(settings).empty and checkpoints(settings).empty
+
+
+def test_running_one_system_redoes_its_dependents_and_never_erases_rows(
+    league: League, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--systems ensemble_v1` used to delete the date's ensemble rows and write none; `--systems
+    xgboost_v1` left ensemble rows built from the old xgboost predictions. Now each runs what the graph
+    says: the ensemble brings its components, a component brings the ensemble that depends on it."""
+    settings = league.copy_to(tmp_path / "w")
+    day = backfill_dates()[2]
+    assert backfill(settings, [day]).exit_code == 0
+    before = content(predictions(settings))
+    config = _cli_config(settings, tmp_path)
+    previous_runs = set(predictions(settings)["run_id"])
+    for systems in ("ensemble_v1", "xgboost_v1", "xgboost_v1,ensemble_v1"):
+        argv = ["backfill", "--config", config, "--dates", str(day), "--systems", systems, "--no-resume"]
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "also running" in out and "failed 0" in out
+        rows = predictions(settings)
+        assert content(rows).equals(before), systems  # every row replaced by its (identical) recomputation
+        assert rows["run_id"].nunique() == 1 and not previous_runs & set(rows["run_id"])  # all five, now
+        previous_runs |= set(rows["run_id"])
+    # the same systems in another order, or expanded by the graph, are the same run: resume skips it
+    argv = ["backfill", "--config", config, "--dates", str(day), "--systems", "ensemble_v1", "--dry-run"]
+    assert main(argv) == 0 and "0 game date(s) to predict, 1 already done" in capsys.readouterr().out

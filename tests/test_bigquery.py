@@ -74,6 +74,7 @@ def league_tables(league: League) -> dict[str, pa.Table]:
             "lines": warehouse.query(
                 sql.select_where(warehouse.dialect, PROP_LINES.name, {}), PROP_LINES.schema
             ),
+            "models": warehouse.read_models([league.model_version]),
         }
 
 
@@ -81,6 +82,7 @@ def copy_league(tables: dict[str, pa.Table], target: BigQueryWarehouse) -> None:
     target.replace_box_scores(tables["box_scores"])
     target.replace_features(tables["features"], *EVERYTHING)
     target.replace_prop_lines(tables["lines"])
+    target.register_model(tables["models"])
 
 
 def on_bigquery(settings: Settings, emulator: BigQueryEmulator, dataset: str, **batching: Any) -> Settings:

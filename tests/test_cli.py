@@ -11,6 +11,7 @@ import pytest
 from nba_ray.cli import main
 from nba_ray.config import Settings
 from nba_ray.features.contract import FEATURE_NAMES
+from nba_ray.warehouse import sql
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 
 BIN = Path(sys.executable).parent
@@ -81,5 +82,16 @@ def test_fresh_machine_backfill_provisions_then_runs(tmp_path: Path) -> None:
     assert "failed 0" in result.stdout
     with DuckDBWarehouse(tmp_path / "data" / "nba.duckdb") as warehouse:
         counts = warehouse.table_counts()
+        models = warehouse.list_models().to_pylist()
+        seasons = warehouse.season_bounds().to_pylist()
+        xgboost = warehouse.query(
+            sql.Query(
+                "SELECT DISTINCT model_version FROM player_prop_predictions WHERE system_id = 'xgboost_v1'"
+            )
+        )
     assert counts["player_prop_predictions"] > 100_000 and counts["backfill_checkpoints"] > 150
-    assert (tmp_path / "data" / "models" / "xgboost_v1" / "metadata.json").is_file()
+    # the backfill trained the second season's model on the first, as a Ray task, and registered it
+    assert len(models) == 1 and f"trained {models[0]['model_version']}" in result.stdout
+    assert seasons[0]["last_date"] < models[0]["train_end"] < seasons[1]["first_date"]
+    assert xgboost.column("model_version").to_pylist() == [models[0]["model_version"]]
+    assert not (tmp_path / "data" / "models").exists()  # no model file anywhere

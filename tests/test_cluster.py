@@ -373,7 +373,7 @@ def autoscaling_head() -> Iterator[AutoscalingHead]:
 def write_config(settings: Settings, path: Path) -> Path:
     path.write_text(
         f"warehouse:\n  path: {settings.warehouse.path}\n"
-        f"model:\n  path: {settings.model.path}\n"
+        f"model:\n  policy: pinned\n  version: {settings.model.version}\n"
         "ray:\n  max_actors: 2\n"  # room for two 1-CPU actors: the request that launches the workers
     )
     return path

@@ -57,3 +57,15 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("warehouse: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(bad, environ={})
+
+
+def test_pinned_model_policy_needs_its_version() -> None:
+    with pytest.raises(ConfigError, match="model: .*pinned and version go together"):
+        load_settings(None, environ={"NBA_RAY_MODEL__POLICY": "pinned"})
+    with pytest.raises(ConfigError, match="model: .*pinned and version go together"):
+        load_settings(None, environ={"NBA_RAY_MODEL__VERSION": "xgboost_v1@2022-10-17-abcdef12"})
+    pinned = load_settings(
+        None,
+        environ={"NBA_RAY_MODEL__POLICY": "pinned", "NBA_RAY_MODEL__VERSION": "xgboost_v1@2022-10-17-ab"},
+    )
+    assert pinned.model.version == "xgboost_v1@2022-10-17-ab"

@@ -14,7 +14,7 @@ from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.backfill_fixtures import League
 from tests.bigquery_emulator import BigQueryEmulator
 from tests.conftest import bigquery_settings
-from tests.test_model import tiny_artifact
+from tests.systems_fixtures import tiny_artifact
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -35,7 +35,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def test_dry_run_on_a_missing_warehouse_says_what_would_happen_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The mistyped-path case: a trained model at the configured path must survive a dry run."""
+    """The mistyped-path case: nothing under the working directory changes (an exported model included)."""
     monkeypatch.chdir(tmp_path)
     tiny_artifact().save(tmp_path / "data" / "models" / "xgboost_v1")
     before = tree(tmp_path)
@@ -46,7 +46,7 @@ def test_dry_run_on_a_missing_warehouse_says_what_would_happen_and_writes_nothin
     assert code == 0
     assert "there is no embedded warehouse at" in out and "typo" in out
     assert "would provision a synthetic league (2021-22, 2022-23)" in out
-    assert "train xgboost_v1 on games through 2022-04-10 and predict 166 game date(s)" in out
+    assert "train xgboost_v1 on games through 2022-10-17 and predict 166 game date(s)" in out
     assert tree(tmp_path) == before and not (tmp_path / "typo").exists()
 
 
@@ -67,7 +67,8 @@ def test_dry_run_on_a_populated_warehouse_changes_no_byte(
     settings = league.copy_to(tmp_path / "w")
     before = tree(tmp_path)
     monkeypatch.setenv("NBA_RAY_WAREHOUSE__PATH", str(settings.warehouse.path))
-    monkeypatch.setenv("NBA_RAY_MODEL__PATH", str(settings.model.path))
+    monkeypatch.setenv("NBA_RAY_MODEL__POLICY", "pinned")
+    monkeypatch.setenv("NBA_RAY_MODEL__VERSION", str(settings.model.version))
     code, out, _ = run(["backfill", "--dry-run", "--start", "2023-01-16", "--end", "2023-01-29"], capsys)
     assert code == 0 and "game date(s) to predict, 0 already done" in out
     assert tree(tmp_path) == before

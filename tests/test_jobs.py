@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def write_config(settings: Settings, path: Path) -> Path:
     path.write_text(
         f"warehouse:\n  path: {settings.warehouse.path}\n"
-        f"model:\n  path: {settings.model.path}\n"
+        f"model:\n  policy: pinned\n  version: {settings.model.version}\n"
         "ray:\n  num_actors: 2\n"
     )
     return path

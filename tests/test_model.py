@@ -129,10 +129,10 @@ def test_corrupt_or_missing_model_fails_clearly(tmp_path: Path) -> None:
 
 def test_walk_forward_check() -> None:
     model = tiny_artifact()  # trained through 2021-12-18
-    check_walk_forward(model, date(2021, 12, 19), allow_overlap=False)
+    meta = model.metadata
+    check_walk_forward(model.version_id, meta.train_end, date(2021, 12, 19))
     with pytest.raises(WalkForwardError, match="2021-12-18"):
-        check_walk_forward(model, date(2021, 12, 18), allow_overlap=False)
-    check_walk_forward(model, date(2021, 12, 1), allow_overlap=True)
+        check_walk_forward(model.version_id, meta.train_end, date(2021, 12, 18))
 
 
 def test_rows_outside_the_range_are_rejected() -> None:

@@ -30,6 +30,8 @@ from nba_ray.systems import (
     ZoneMatchup,
 )
 from nba_ray.systems.base import make_skips
+from nba_ray.systems.graph import SYSTEMS, run_set
+from nba_ray.systems.model import train_model
 from nba_ray.systems.rules import publish_points, recommend, round_half_up
 from nba_ray.systems.settings import (
     EnsembleSettings,
@@ -42,6 +44,7 @@ from nba_ray.warehouse.schemas import PLAYER_PROP_PREDICTIONS
 from tests.systems_fixtures import (
     CREATED_AT,
     GAME_DATE,
+    TINY_PARAMS,
     feature_row,
     features_table,
     history_game,
@@ -49,6 +52,7 @@ from tests.systems_fixtures import (
     make_batch,
     prop_line,
     prop_lines_table,
+    synthetic_training_rows,
     tiny_artifact,
 )
 
@@ -577,7 +581,7 @@ def runner_inputs() -> tuple[pa.Table, pa.Table, pa.Table]:
 
 def test_predictor_output_conforms_to_schema() -> None:
     features, history, props = runner_inputs()
-    predictor = Predictor(SystemsSettings(), artifact=tiny_artifact())
+    predictor = Predictor(SystemsSettings(), [tiny_artifact()])
     out = predictor.predict(GAME_DATE, features, history, props, None, "run-1", CREATED_AT)
     table = out.predictions
     assert table.schema == PLAYER_PROP_PREDICTIONS.schema
@@ -604,9 +608,37 @@ def test_predictor_output_conforms_to_schema() -> None:
     assert (frame["run_id"] == "run-1").all()
 
 
+def test_predictor_with_several_models_predicts_with_the_one_named() -> None:
+    """A multi-season backfill preloads one model per season; each date names the one it uses."""
+    features, history, props = runner_inputs()
+    rows = synthetic_training_rows(n_dates=30, players_per_date=20, seed=9)
+    other = train_model(
+        rows,
+        train_start=min(rows["game_date"]),
+        train_end=max(rows["game_date"]),
+        params=TINY_PARAMS,
+        created_at=CREATED_AT,
+    )
+    predictor = Predictor(SystemsSettings(), [tiny_artifact(), other])
+    for model in (tiny_artifact(), other):
+        out = predictor.predict(GAME_DATE, features, history, props, None, "r", CREATED_AT, model.version_id)
+        frame = out.predictions.to_pandas().set_index(["system_id", "player_lookup"])
+        alone = Predictor(SystemsSettings(), [model])
+        solo = alone.predict(GAME_DATE, features, history, props, None, "r", CREATED_AT)
+        assert out.predictions.equals(solo.predictions)
+        assert set(frame.loc["xgboost_v1", "model_version"]) == {model.version_id}
+    with pytest.raises(ValueError, match="no model xgboost_v1@nowhere"):
+        predictor.predict(GAME_DATE, features, history, props, None, "r", CREATED_AT, "xgboost_v1@nowhere")
+    with pytest.raises(ValueError, match="no model None"):
+        predictor.predict(GAME_DATE, features, history, props, None, "r", CREATED_AT)
+
+
 def test_predictor_ensemble_uses_enabled_components_only() -> None:
     features, history, props = runner_inputs()
-    settings = SystemsSettings(enabled=["moving_average_baseline_v1", "zone_matchup_v1", "ensemble_v1"])
+    components = ("moving_average_baseline_v1", "zone_matchup_v1")
+    settings = SystemsSettings(
+        enabled=[*components, "ensemble_v1"], ensemble=EnsembleSettings(components=components)
+    )
     out = Predictor(settings).predict(GAME_DATE, features, history, props, ["alpha"], "r", CREATED_AT)
     frame = out.predictions.to_pandas().set_index("system_id")
     assert list(frame.index) == ["moving_average_baseline_v1", "zone_matchup_v1", "ensemble_v1"]
@@ -677,7 +709,7 @@ def _sorted(table: pa.Table) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
-    return Predictor(SystemsSettings(), artifact=tiny_artifact())
+    return Predictor(SystemsSettings(), [tiny_artifact()])
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -706,7 +738,7 @@ def test_predictions_in_range_and_chunk_invariant(predictor: Predictor, inputs, 
     pd.testing.assert_frame_equal(
         _sorted(pa.concat_tables([p.skips for p in parts])), _sorted(whole.skips), check_like=False
     )
-    again = Predictor(SystemsSettings(), artifact=tiny_artifact())
+    again = Predictor(SystemsSettings(), [tiny_artifact()])
     pd.testing.assert_frame_equal(
         _sorted(again.predict(GAME_DATE, features, history, props, None, "r", CREATED_AT).predictions),
         _sorted(whole.predictions),
@@ -730,3 +762,21 @@ def test_similarity_never_uses_games_on_or_after_the_date() -> None:
     history.append(history_game("p", -3, 60.0, opponent_def_rating_last_15=105.0))  # a game 3 days later
     row = one(similarity().predict(make_batch([similarity_row()], history), {}))
     assert row["similar_games_count"] == 5 and row["predicted_points"] == pytest.approx(20.9)
+
+
+def test_systems_graph_runs_what_a_system_needs_and_redoes_its_dependents() -> None:
+    """Running a component redoes the ensemble; the ensemble alone brings its components; order and
+    duplicates of the request do not matter; an ensemble without its components is refused."""
+    settings = SystemsSettings()
+    assert run_set(settings, ["ensemble_v1"]) == SYSTEM_IDS
+    assert run_set(settings, ["xgboost_v1"]) == SYSTEM_IDS  # its ensemble is redone, from fresh components
+    assert run_set(settings, ["xgboost_v1", "zone_matchup_v1"]) == run_set(
+        settings, ["zone_matchup_v1", "xgboost_v1"]
+    )
+    no_ensemble = SystemsSettings(enabled=["moving_average_baseline_v1", "xgboost_v1"])
+    assert run_set(no_ensemble, ["xgboost_v1"]) == ("xgboost_v1",)
+    with pytest.raises(ValueError, match="unknown system"):
+        run_set(settings, ["magic_v9"])
+    with pytest.raises(ValidationError, match="ensemble_v1 needs similarity_balanced_v1, xgboost_v1"):
+        SystemsSettings(enabled=["moving_average_baseline_v1", "zone_matchup_v1", "ensemble_v1"])
+    assert [cls.system_id for cls in SYSTEMS] == list(SYSTEM_IDS)

@@ -9,6 +9,7 @@ and overrides `_run`, through one mixin per fault applied to either backend.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,6 +19,8 @@ import pytest
 
 from nba_ray.config import BatchingSettings
 from nba_ray.features.contract import FEATURE_DEFAULTS, FEATURE_VERSION, ZONE_CONTEXT_COLUMNS
+from nba_ray.models import registry
+from nba_ray.systems.model import ModelContractError
 from nba_ray.warehouse import DateBatch, QueryTimeout, TransientWarehouseError, WarehouseError, sql
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
@@ -26,6 +29,7 @@ from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
     INPUT_FINGERPRINTS,
     ML_FEATURE_STORE,
+    MODEL_REGISTRY,
     PLAYER_AVAILABILITY,
     PLAYER_GAME_SUMMARY,
     PLAYER_PROP_PREDICTIONS,
@@ -34,6 +38,7 @@ from nba_ray.warehouse.schemas import (
     TABLES,
 )
 from tests.conftest import FAST_BATCHING, WarehouseFactory
+from tests.systems_fixtures import tiny_artifact
 
 DAY = date(2022, 1, 10)
 
@@ -471,6 +476,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         PREDICTION_ACCURACY.name: 2,
         BACKFILL_CHECKPOINTS.name: 0,
         INPUT_FINGERPRINTS.name: 2,  # DAY's features and DAY's lines
+        MODEL_REGISTRY.name: 0,
     }
 
 
@@ -482,3 +488,64 @@ def test_values_travel_as_parameters_never_as_sql(warehouse: Warehouse) -> None:
     assert batch.players == sorted(hostile)
     assert warehouse.load_players(DAY, hostile[:1]).players == hostile[:1]
     assert warehouse.table_counts()[ML_FEATURE_STORE.name] == 3
+
+
+# ---- the model registry ---------------------------------------------------------------------------------
+
+
+def test_model_registry_round_trips_bytes_and_sha256(warehouse: Warehouse) -> None:
+    model = tiny_artifact()
+    version = registry.register(warehouse, model)
+    registry.register(warehouse, model)  # registering again replaces, never duplicates
+    stored = warehouse.read_models([version])
+    assert stored.schema == MODEL_REGISTRY.schema and stored.num_rows == 1
+    row = stored.to_pylist()[0]
+    assert row["artifact"] == model.raw and hashlib.sha256(row["artifact"]).hexdigest() == row["sha256"]
+    assert row["sha256"] == model.metadata.booster_sha256
+    assert (row["train_start"], row["train_end"], row["rows"]) == (
+        model.metadata.train_start,
+        model.metadata.train_end,
+        model.metadata.rows,
+    )
+    loaded = registry.load(warehouse, version)
+    assert loaded.metadata == model.metadata and loaded.raw == model.raw
+    listed = registry.entries(warehouse, "xgboost_v1")
+    assert [e.model_version for e in listed] == [version]
+    assert "artifact" not in warehouse.list_models().column_names
+    assert warehouse.table_counts()[MODEL_REGISTRY.name] == 1
+
+
+def test_tampered_or_unknown_model_is_refused_in_one_line(warehouse: Warehouse) -> None:
+    model = tiny_artifact()
+    row = registry.registry_row(model)
+    tampered = bytearray(model.raw)
+    tampered[tampered.index(b'"num_feature"')] = ord(" ")
+    forged = row.set_column(
+        row.schema.get_field_index("artifact"), "artifact", pa.array([bytes(tampered)], pa.binary())
+    )
+    warehouse.register_model(forged)
+    with pytest.raises(
+        ModelContractError, match=r"^model booster xgboost_v1@\S+ in model_registry does not match the sha256"
+    ) as err:
+        registry.load(warehouse, model.version_id)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ModelContractError, match="no model xgboost_v1@nowhere in model_registry"):
+        registry.load(warehouse, "xgboost_v1@nowhere")
+
+
+def test_season_bounds_are_each_seasons_first_and_last_game(warehouse: Warehouse) -> None:
+    first = box_rows(DAY, PLAYERS[:2])
+    later = box_rows(DAY + timedelta(days=300), PLAYERS[:2])
+    later = later.set_column(0, "season", pa.array(["2022-23"] * later.num_rows))
+    warehouse.replace_box_scores(
+        pa.concat_tables([first, box_rows(DAY + timedelta(days=5), PLAYERS[:2]), later])
+    )
+    bounds = warehouse.season_bounds().to_pylist()
+    assert bounds == [
+        {"season": "2021-22", "first_date": DAY, "last_date": DAY + timedelta(days=5)},
+        {
+            "season": "2022-23",
+            "first_date": DAY + timedelta(days=300),
+            "last_date": DAY + timedelta(days=300),
+        },
+    ]

@@ -32,15 +32,13 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-import tempfile
 import threading
 import time
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -50,8 +48,8 @@ from ray.exceptions import RayActorError
 
 from nba_ray.backfill.scaling import CapacityRequest, alive_node_ids
 from nba_ray.config import RaySettings
-from nba_ray.systems.model import BOOSTER_FILE, METADATA_FILE
-from nba_ray.systems.runner import SKIPS_SCHEMA, XGBOOST_ID, ChunkResult, Predictor
+from nba_ray.models.registry import ModelBundle
+from nba_ray.systems.runner import SKIPS_SCHEMA, ChunkResult, Predictor
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse.schemas import PLAYER_PROP_PREDICTIONS
 
@@ -70,20 +68,12 @@ POLL_SECONDS = 1.0
 class PredictorWorker:
     """What runs inside each actor (a plain class, so tests can wrap it to inject faults).
 
-    `model_files` (the model directory, shipped by the pool through the object store) lets an actor on
-    any node build the model without a shared filesystem: the driver's node has the model, a freshly
-    launched cloud worker does not. Without it the actor reads `model_path` itself."""
+    `models` (the registry rows the run needs, put in the object store once by the driver) lets an
+    actor on any node build every model it serves without a shared filesystem or a model path: each
+    model's bytes are checked against their sha256 and the feature contract here, on the actor."""
 
-    def __init__(
-        self, systems: SystemsSettings, model_path: str | None, model_files: ModelFiles | None = None
-    ) -> None:
-        if model_files is None:
-            self.predictor = Predictor(systems, model_path)
-            return
-        with tempfile.TemporaryDirectory(prefix="nba-ray-model-") as local:
-            for name, content in model_files.fetch().items():
-                (Path(local) / name).write_bytes(content)
-            self.predictor = Predictor(systems, local)  # the artifact checks its own hash on load
+    def __init__(self, systems: SystemsSettings, models: ModelBundle | None) -> None:
+        self.predictor = Predictor(systems, list(models.artifacts().values()) if models else [])
 
     def predict(
         self,
@@ -94,8 +84,11 @@ class PredictorWorker:
         players: Sequence[str],
         run_id: str,
         created_at: datetime,
+        model_version: str | None,
     ) -> ChunkResult:
-        return self.predictor.predict(game_date, features, history, lines, players, run_id, created_at)
+        return self.predictor.predict(
+            game_date, features, history, lines, players, run_id, created_at, model_version
+        )
 
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()
@@ -127,19 +120,22 @@ class PredictorPool:
         self,
         ray_settings: RaySettings,
         systems: SystemsSettings,
-        model_path: Path | None,
+        models: ModelBundle | None,
+        model_versions: Mapping[date, str] | None = None,
         worker_class: type[PredictorWorker] = PredictorWorker,
         *,
         ask_autoscaler: bool,
     ) -> None:
+        """`models` are the `xgboost_v1` models every actor preloads; `model_versions` says which
+        predicts each date (see `nba_ray.backfill.planner`)."""
         self.settings = ray_settings
         self._make_actor = ray.remote(worker_class).options(  # type: ignore[attr-defined]
             num_cpus=ray_settings.cpus_per_actor,
             max_restarts=ray_settings.actor_max_restarts,
             max_task_retries=ray_settings.actor_max_task_retries,
         )
-        model_files = ModelFiles.put(model_path) if XGBOOST_ID in systems.enabled else None
-        self._args: tuple[Any, ...] = (systems, str(model_path) if model_path else None, model_files)
+        self._args: tuple[Any, ...] = (systems, models)
+        self._model_versions = dict(model_versions or {})
         self._lock = threading.Lock()
         self._members: list[_Member] = []
         self._turn = itertools.count()  # round-robin over ready actors, shared by all dates
@@ -228,6 +224,7 @@ class PredictorPool:
         step = math.ceil(len(players) / chunk_count)
         chunks = [players[i : i + step] for i in range(0, len(players), step)]
 
+        model = self._model_versions.get(game_date)
         results: dict[int, ChunkResult] = {}
         calls: dict[ray.ObjectRef, tuple[int, _Member]] = {}
         sends: Counter[int] = Counter()
@@ -238,7 +235,7 @@ class PredictorPool:
                     f"a chunk of {len(chunks[index])} players lost {sends[index]} actors without a result"
                 )
             member = self._next_ready()
-            ref = member.actor.predict.remote(game_date, *refs, chunks[index], run_id, created_at)
+            ref = member.actor.predict.remote(game_date, *refs, chunks[index], run_id, created_at, model)
             calls[ref] = (index, member)
             sends[index] += 1
 
@@ -342,32 +339,6 @@ class PredictorPool:
             lost = [m for m in self._members if m.ready and m.node_id not in alive]
         for member in lost:
             self._suspect(member, "lost its node")
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    """The model directory's files in the object store, for the predictor actors to fetch.
-
-    A fresh cloud worker has no copy of the model, so each actor fetches the files when it starts and
-    again whenever Ray restarts it. The reference is wrapped rather than passed as a bare argument so
-    that the actor fetches it itself: Ray does not keep object-store constructor arguments for actor
-    restarts (ray-project/ray#53727). The pool holds this object for its whole life, which keeps the
-    files pinned; Ray still logs its warning about #53727 once per driver, harmlessly."""
-
-    ref: ray.ObjectRef
-
-    @classmethod
-    def put(cls, model_path: Path | None) -> ModelFiles | None:
-        """None when the directory lacks the files (an actor given the bare path then fails with the
-        artifact's own one-line error)."""
-        paths = [Path(model_path, name) for name in (BOOSTER_FILE, METADATA_FILE)] if model_path else []
-        if not paths or not all(path.is_file() for path in paths):
-            return None
-        return cls(ray.put({path.name: path.read_bytes() for path in paths}))
-
-    def fetch(self) -> dict[str, bytes]:
-        files: dict[str, bytes] = ray.get(self.ref)
-        return files
 
 
 def _last_line(error: BaseException) -> str:

@@ -37,12 +37,13 @@ import ray
 from nba_ray.backfill.actors import PredictorPool, PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED, SKIPPED, Checkpoints, DateOutcome, run_key
 from nba_ray.backfill.freshness import DateState, date_inputs, settings_digest
+from nba_ray.backfill.planner import ModelPlan, plan_models, provide_models, refuse_missing
 from nba_ray.backfill.scaling import has_autoscaler
 from nba_ray.backfill.stopping import StopSignals
 from nba_ray.backfill.writer import DateWriter, PredictedDate
 from nba_ray.config import RaySettings, Settings
-from nba_ray.systems.model import ModelArtifact, check_walk_forward
-from nba_ray.systems.runner import XGBOOST_ID
+from nba_ray.models import registry
+from nba_ray.models.registry import ModelBundle
 from nba_ray.warehouse import Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class BackfillReport:
     checkpoints: Checkpoints | None = None
     outcomes: list[DateOutcome] = field(default_factory=list)
     dry_run: bool = False
+    models: ModelPlan = field(default_factory=ModelPlan)
     wall_seconds: float = 0.0
     ray_start_seconds: float = 0.0
     stopped_by: int | None = None  # the signal that stopped the run before its last date
@@ -140,35 +142,30 @@ def ray_address(settings: RaySettings) -> str | None:
     return settings.address or os.environ.get("RAY_ADDRESS")
 
 
-def load_model_version(settings: Settings, first_date: date) -> str | None:
-    """The model's version id, after checking it exists and was trained before the dates it predicts."""
-    if XGBOOST_ID not in settings.systems.enabled:
-        return None
-    artifact = ModelArtifact.load(settings.model.path)
-    check_walk_forward(artifact, first_date, settings.model.allow_overlap)
-    return artifact.version_id
-
-
 def plan_backfill(
     warehouse: Warehouse, settings: Settings, dates: Sequence[date], resume: bool
 ) -> BackfillReport:
-    """Which dates are game days, what each would be predicted from now, and which of them need work:
-    with resume those missing, failed or stale under this run key; without, all."""
+    """Which dates are game days, what each would be predicted from now (its inputs' fingerprints, its
+    season's model, the systems' settings), which need work (with resume: missing, failed or stale;
+    without: all) and the models those need (`planner.plan_models`: nothing is trained or written)."""
     requested = sorted(set(dates))
     game_days = warehouse.game_dates(requested[0], requested[-1]) if requested else []
     game_days = [d for d in game_days if d in set(requested)]
-    model_version = load_model_version(settings, game_days[0]) if game_days else None
     key = run_key(settings.systems)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     previous, fingerprints = (
         warehouse.read_freshness(key, game_days[0], game_days[-1]) if game_days else ({}, {})
     )
+    versions = plan_models(warehouse, settings, game_days).versions
     digest = settings_digest(settings.systems)
-    inputs = {d: date_inputs(fingerprints.get(d, {}), model_version, digest) for d in game_days}
+    inputs = {d: date_inputs(fingerprints.get(d, {}), versions.get(d), digest) for d in game_days}
     checkpoints = Checkpoints(warehouse, key, run_id, previous, inputs)
     states = checkpoints.states(game_days)
     todo = [s.game_date for s in states if s.needs_work or not resume]
-    return BackfillReport(key, run_id, len(requested), todo, states=states, checkpoints=checkpoints)
+    models = plan_models(warehouse, settings, todo)  # only the seasons still to do are trained
+    return BackfillReport(
+        key, run_id, len(requested), todo, states=states, checkpoints=checkpoints, models=models
+    )
 
 
 def run_backfill(
@@ -178,31 +175,40 @@ def run_backfill(
     *,
     resume: bool = True,
     dry_run: bool = False,
+    train: bool = True,
     on_plan: Callable[[BackfillReport], None] | None = None,
     on_date: Callable[[DateOutcome], None] | None = None,
     worker_class: type[PredictorWorker] = PredictorWorker,
 ) -> BackfillReport:
-    """Plan, then run the pending game dates. `on_plan` sees the plan before any date runs (the
-    progress bar sizes itself from it); `on_date` sees each date as the writer finishes it."""
+    """Plan, then run the pending game dates. The season models they need and the registry lacks are
+    trained first, on Ray (with `train` False the run is refused instead: `MissingModels`). `on_plan`
+    sees the plan before any date runs (the progress bar sizes itself from it); `on_date` sees each
+    date as the writer finishes it."""
     started = time.perf_counter()
     with StopSignals() as stop:
         report = plan_backfill(warehouse, settings, dates, resume)
         report.dry_run = dry_run
+        if not train:
+            refuse_missing(report.models)
         if on_plan is not None:
             on_plan(report)
         if dry_run or not report.game_dates or stop.requested:
             report.stopped_by = stop.signal
             return report
+        assert report.checkpoints is not None
         connected_here = not ray.is_initialized()
         local = connected_here and not ray_address(settings.ray)
         report.ray_start_seconds = connect_ray(settings.ray)
         stop.install()  # ray.init replaced the SIGTERM handler
         try:
+            models = provide_models(warehouse, settings, report.models)
+            report.checkpoints.record_models(models.versions)
+            fetched = registry.fetch(warehouse, models.model_versions) if models.versions else None
+            bundle = ModelBundle.put(fetched) if fetched else None
             ask = not local and has_autoscaler()
             with PredictorPool(
-                settings.ray, settings.systems, settings.model.path, worker_class, ask_autoscaler=ask
+                settings.ray, settings.systems, bundle, models.versions, worker_class, ask_autoscaler=ask
             ) as pool:
-                assert report.checkpoints is not None
                 pipeline = DatePipeline(
                     warehouse, pool, report.checkpoints, settings, on_date or (lambda _: None)
                 )

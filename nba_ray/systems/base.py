@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,10 @@ from nba_ray.features.contract import (
     require,
 )
 from nba_ray.warehouse.schemas import HISTORY_SCHEMA
+
+if TYPE_CHECKING:
+    from nba_ray.systems.model import ModelArtifact
+    from nba_ray.systems.settings import SystemsSettings
 
 # Dependency order: every system may read the results of the ones before it (only the ensemble does).
 SYSTEM_IDS: tuple[str, ...] = (
@@ -280,6 +284,8 @@ class PredictionSystem(ABC, Generic[SettingsT]):
     """
 
     system_id: ClassVar[str]
+    # The `SystemsSettings` field that holds this system's settings.
+    settings_key: ClassVar[str]
     # 2.x: the spec's corrections of the first implementation (fatigue and zone signs, a trained model,
     # real lines) change outputs under the same system ids.
     system_version: ClassVar[str] = "2.0.0"
@@ -292,6 +298,17 @@ class PredictionSystem(ABC, Generic[SettingsT]):
     def model_version(self) -> str | None:
         """Identifier of a trained artifact behind the predictions (None for rule-based systems)."""
         return None
+
+    @classmethod
+    def needs(cls, settings: SystemsSettings) -> tuple[str, ...]:
+        """Ids of the systems whose results this one reads: they run before it, in the same call, and
+        running any of them redoes this one (`nba_ray.systems.graph`)."""
+        return ()
+
+    @classmethod
+    def build(cls, settings: SystemsSettings, artifact: ModelArtifact | None) -> PredictionSystem[Any]:
+        """The system from the `systems` settings (`artifact`: the model, for a system that has one)."""
+        return cls(getattr(settings, cls.settings_key), min_history_games=settings.min_history_games)
 
     def predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         eligible = batch.with_min_history(self.min_history_games)

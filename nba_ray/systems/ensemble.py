@@ -33,7 +33,7 @@ from nba_ray.systems.base import (
     make_skips,
 )
 from nba_ray.systems.rules import passes, publish_confidence, publish_points, side, tiered
-from nba_ray.systems.settings import EnsembleSettings
+from nba_ray.systems.settings import EnsembleSettings, SystemsSettings
 
 _CONFIDENCE_SCALE = 100.0
 
@@ -78,6 +78,12 @@ class Ensemble(PredictionSystem[EnsembleSettings]):
     """Σ pred·conf / Σ conf over the contributing components; confidence = their mean ± spread bonuses."""
 
     system_id = "ensemble_v1"
+    settings_key = "ensemble"
+
+    @classmethod
+    def needs(cls, settings: SystemsSettings) -> tuple[str, ...]:
+        """Its configured components: an ensemble row is only ever built from all of them."""
+        return tuple(settings.ensemble.components)
 
     def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         s = self.settings

@@ -120,11 +120,16 @@ class ModelArtifact:
             return np.empty(0)
         return np.asarray(self.booster.inplace_predict(matrix), dtype=float)
 
+    @property
+    def raw(self) -> bytes:
+        """The booster's bytes (xgboost JSON): what the registry stores and `from_raw` reads back."""
+        return bytes(self.booster.save_raw("json"))
+
     def save(self, path: str | Path) -> Path:
         """Write `booster.json` and `metadata.json` into the directory `path` (created if needed)."""
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
-        raw = bytes(self.booster.save_raw("json"))
+        raw = self.raw
         if _sha256(raw) != self.metadata.booster_sha256:
             raise ModelContractError("booster does not match its metadata hash; refusing to save")
         (directory / BOOSTER_FILE).write_bytes(raw)
@@ -141,29 +146,38 @@ class ModelArtifact:
                 f"no xgboost_v1 model at {directory} (need {METADATA_FILE} and {BOOSTER_FILE}); "
                 "train one with `nba-ray train`"
             )
-        try:
-            metadata = ModelMetadata.model_validate_json(meta_path.read_text())
-        except ValidationError as exc:
-            raise ModelContractError(
-                f"model metadata {meta_path} is invalid ({exc.error_count()} error(s)); "
-                "retrain with `nba-ray train`"
-            ) from None
-        check_contract(metadata, source=str(directory))
-        raw = booster_path.read_bytes()
+        metadata = parse_metadata(meta_path.read_text(), source=str(meta_path))
+        return cls.from_raw(metadata, booster_path.read_bytes(), source=str(booster_path), nthread=nthread)
+
+    @classmethod
+    def from_raw(cls, metadata: ModelMetadata, raw: bytes, *, source: str, nthread: int = 1) -> ModelArtifact:
+        """The artifact of `metadata` and booster bytes `raw`, after checking the contract and the hash;
+        `source` names where they came from in the one-line `ModelContractError`."""
+        check_contract(metadata, source=source)
         if _sha256(raw) != metadata.booster_sha256:
-            raise ModelContractError(f"model booster {booster_path} does not match the hash in its metadata")
+            raise ModelContractError(f"model booster {source} does not match the sha256 hash in its metadata")
         try:
             booster = xgb.Booster(params={"nthread": nthread}, model_file=bytearray(raw))
         except xgb.core.XGBoostError as err:
             raise ModelContractError(
-                f"model booster {booster_path} is not a readable XGBoost model "
+                f"model booster {source} is not a readable XGBoost model "
                 f"({str(err).strip().splitlines()[0][:120]}): retrain with `nba-ray train`"
             ) from None
         if list(booster.feature_names or []) != list(metadata.features):
             raise ModelContractError(
-                f"model booster {booster_path} has feature names that differ from the contract"
+                f"model booster {source} has feature names that differ from the contract"
             )
         return cls(booster, metadata)
+
+
+def parse_metadata(text: str, *, source: str) -> ModelMetadata:
+    """Validated metadata, or a one-line `ModelContractError` naming `source`."""
+    try:
+        return ModelMetadata.model_validate_json(text)
+    except ValidationError as exc:
+        raise ModelContractError(
+            f"model metadata {source} is invalid ({exc.error_count()} error(s)); retrain with `nba-ray train`"
+        ) from None
 
 
 def check_contract(metadata: ModelMetadata, *, source: str) -> None:
@@ -183,16 +197,14 @@ def check_contract(metadata: ModelMetadata, *, source: str) -> None:
         )
 
 
-def check_walk_forward(
-    artifact: ModelArtifact, first_predicted_date: date, allow_overlap: bool = False
-) -> None:
-    """Raise `WalkForwardError` unless the model's training ended before the first date it predicts."""
-    train_end = artifact.metadata.train_end
-    if train_end >= first_predicted_date and not allow_overlap:
+def check_walk_forward(model_version: str, train_end: date, first_predicted_date: date) -> None:
+    """Raise `WalkForwardError` unless the model's training ended before the first date it predicts: a
+    model is never used on or before its `train_end`."""
+    if train_end >= first_predicted_date:
         raise WalkForwardError(
-            f"model {artifact.version_id} was trained on games up to {train_end}, not before the first "
-            f"predicted date {first_predicted_date}: train with --train-end before {first_predicted_date} "
-            "(or allow the overlap for an in-sample run)"
+            f"model {model_version} was trained on games up to {train_end}, not before the first "
+            f"predicted date {first_predicted_date}: pin a model trained before {first_predicted_date} "
+            "(see `nba-ray models`), or use the per-season policy"
         )
 
 

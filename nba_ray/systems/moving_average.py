@@ -24,6 +24,7 @@ class MovingAverageBaseline(PredictionSystem[MovingAverageSettings]):
     Confidence on 0–1 (`baseline_confidence`)."""
 
     system_id = "moving_average_baseline_v1"
+    settings_key = "moving_average"
 
     def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         s = self.settings

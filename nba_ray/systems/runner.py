@@ -1,7 +1,7 @@
 """What a predictor actor calls: all enabled systems over one chunk of a date's players, Arrow in, Arrow out.
 
-A `Predictor` is built once per actor from `SystemsSettings` (and the model path when `xgboost_v1` is
-enabled): it constructs the enabled systems once and loads the model once. `predict` then
+A `Predictor` is built once per actor from `SystemsSettings` (and the models when `xgboost_v1` is
+enabled): it constructs the enabled systems once per model. `predict` then
 
 1. filters the date's Arrow tables to the chunk's players and converts each to pandas once;
 2. resolves each player's line (`resolve_lines`);
@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,15 +33,12 @@ from nba_ray.systems.base import (
     PredictionSystem,
     SystemResult,
 )
-from nba_ray.systems.ensemble import Ensemble
+from nba_ray.systems.graph import build_systems
 from nba_ray.systems.lines import PROP_LINE_COLUMNS, resolve_lines
 from nba_ray.systems.model import ModelArtifact
-from nba_ray.systems.moving_average import MovingAverageBaseline
 from nba_ray.systems.rules import publish_confidence, publish_points
 from nba_ray.systems.settings import SystemsSettings
-from nba_ray.systems.similarity import SimilarityBalanced
 from nba_ray.systems.xgboost_system import XGBoostSystem
-from nba_ray.systems.zone_matchup import ZoneMatchup
 from nba_ray.warehouse.schemas import ML_FEATURE_STORE, PLAYER_PROP_PREDICTIONS, conform
 
 SKIPS_SCHEMA = pa.schema(
@@ -61,29 +57,6 @@ class ChunkResult:
 
     predictions: pa.Table
     skips: pa.Table
-
-
-def build_systems(settings: SystemsSettings, artifact: ModelArtifact | None) -> tuple[PredictionSystem, ...]:
-    """The enabled systems, in SYSTEM_IDS order."""
-    n = settings.min_history_games
-    systems: list[PredictionSystem] = []
-    for system_id in settings.enabled_in_order:
-        if system_id == MovingAverageBaseline.system_id:
-            systems.append(MovingAverageBaseline(settings.moving_average, min_history_games=n))
-        elif system_id == ZoneMatchup.system_id:
-            systems.append(ZoneMatchup(settings.zone_matchup, min_history_games=n))
-        elif system_id == SimilarityBalanced.system_id:
-            systems.append(SimilarityBalanced(settings.similarity, min_history_games=n))
-        elif system_id == XGBOOST_ID:
-            if artifact is None:
-                raise ValueError(
-                    "xgboost_v1 is enabled but no model was given: train one with `nba-ray train` "
-                    "and set the model path, or disable xgboost_v1"
-                )
-            systems.append(XGBoostSystem(settings.xgboost, artifact, min_history_games=n))
-        elif system_id == Ensemble.system_id:
-            systems.append(Ensemble(settings.ensemble, min_history_games=n))
-    return tuple(systems)
 
 
 def _filter_players(table: pa.Table, players: pa.Array | None) -> pa.Table:
@@ -113,30 +86,38 @@ def _features_frame(features: pa.Table, game_date: date) -> pd.DataFrame:
 
 
 class Predictor:
-    """All enabled systems, built once; `predict` runs them over a chunk of one date's players."""
+    """All enabled systems, built once per model; `predict` runs them over a chunk of one date's players.
 
-    def __init__(
-        self,
-        settings: SystemsSettings,
-        model_path: str | Path | None = None,
-        *,
-        artifact: ModelArtifact | None = None,
-        nthread: int = 1,
-    ) -> None:
-        if artifact is None and model_path is not None and XGBOOST_ID in settings.enabled:
-            artifact = ModelArtifact.load(model_path, nthread=nthread)
+    `models` are every `xgboost_v1` model the dates this predictor serves need (a multi-season backfill
+    preloads one per season); each date names its model in `predict`, and a predictor holding a single
+    model uses it when none is named."""
+
+    def __init__(self, settings: SystemsSettings, models: Sequence[ModelArtifact] = ()) -> None:
         self.settings = settings
-        self.artifact = artifact
-        self.systems = build_systems(settings, artifact)
+        self.models = {artifact.version_id: artifact for artifact in models}
+        if XGBOOST_ID in settings.enabled:
+            self._systems = {v: build_systems(settings, a) for v, a in self.models.items()}
+            if not self._systems:
+                build_systems(settings, None)  # raises: xgboost_v1 needs a model
+        else:
+            self._systems = {None: build_systems(settings, None)}
 
     @property
     def system_ids(self) -> tuple[str, ...]:
-        return tuple(s.system_id for s in self.systems)
+        return self.settings.enabled_in_order
 
-    def run_systems(self, batch: PlayerBatch) -> dict[str, SystemResult]:
+    def systems(self, model_version: str | None = None) -> tuple[PredictionSystem, ...]:
+        """The systems that predict with `model_version` (None: the only model, or no xgboost_v1)."""
+        if model_version is None and len(self._systems) == 1:
+            return next(iter(self._systems.values()))
+        if model_version not in self._systems:
+            raise ValueError(f"no model {model_version} among this predictor's models {sorted(self.models)}")
+        return self._systems[model_version]
+
+    def run_systems(self, batch: PlayerBatch, model_version: str | None = None) -> dict[str, SystemResult]:
         """Every enabled system over the batch, in order; later systems see earlier results."""
         results: dict[str, SystemResult] = {}
-        for system in self.systems:
+        for system in self.systems(model_version):
             results[system.system_id] = system.predict(batch, dict(results))
         return results
 
@@ -172,17 +153,20 @@ class Predictor:
         players: Sequence[str] | None,
         run_id: str,
         created_at: datetime,
+        model_version: str | None = None,
     ) -> ChunkResult:
         """Predictions and skips of every enabled system for `players` (None = every feature row) of
-        `game_date`. `features` / `history` / `prop_lines` may hold the whole date: they are filtered here."""
+        `game_date`, `xgboost_v1` on `model_version`. `features` / `history` / `prop_lines` may hold the
+        whole date: they are filtered here."""
+        systems = self.systems(model_version)
         batch = self.batch(game_date, features, history, prop_lines, players)
-        results = self.run_systems(batch)
+        results = self.run_systems(batch, model_version)
         if created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=UTC)
         context = _RowContext.of(batch)
         tables = [
             _prediction_table(context, game_date, system, results[system.system_id], run_id, created_at)
-            for system in self.systems
+            for system in systems
         ]
         predictions = _ordered(pa.concat_tables(tables), self.system_ids)
         skips = _ordered(

@@ -375,6 +375,19 @@ class SystemsSettings(_Frozen):
             raise ValueError("at least one system must be enabled")
         return value
 
+    @model_validator(mode="after")
+    def _needs_are_enabled(self) -> SystemsSettings:
+        from nba_ray.systems.graph import unmet_needs  # the graph imports the systems, which import this
+
+        unmet = unmet_needs(self)
+        if unmet:
+            system, missing = next(iter(unmet.items()))
+            raise ValueError(
+                f"{system} needs {', '.join(missing)}: enable {'them' if len(missing) > 1 else 'it'}, "
+                f"or leave {'them' if len(missing) > 1 else 'it'} out of {system}'s components"
+            )
+        return self
+
     @property
     def enabled_in_order(self) -> tuple[str, ...]:
         """Enabled ids in dependency order (the order they run in)."""

@@ -105,6 +105,7 @@ class SimilarityBalanced(PredictionSystem[SimilaritySettings]):
     """Similarity-weighted mean of the best-matching past games' points, plus context adjustments."""
 
     system_id = "similarity_balanced_v1"
+    settings_key = "similarity"
 
     def _recent_games(self, batch: PlayerBatch) -> np.ndarray:
         """Row numbers of the history to use, grouped by player, most recent first."""

@@ -13,7 +13,7 @@ import numpy as np
 from nba_ray.systems.base import PlayerBatch, PredictionSystem, SystemResult
 from nba_ray.systems.model import ModelArtifact, check_contract
 from nba_ray.systems.rules import publish, tiered
-from nba_ray.systems.settings import XGBoostConfidence, XGBoostSettings
+from nba_ray.systems.settings import SystemsSettings, XGBoostConfidence, XGBoostSettings
 
 
 def xgboost_confidence(
@@ -27,6 +27,7 @@ class XGBoostSystem(PredictionSystem[XGBoostSettings]):
     """Predictions of a trained, contract-checked booster (no formula, no noise)."""
 
     system_id = "xgboost_v1"
+    settings_key = "xgboost"
 
     def __init__(self, settings: XGBoostSettings, artifact: ModelArtifact, *, min_history_games: int) -> None:
         super().__init__(settings, min_history_games=min_history_games)
@@ -36,6 +37,15 @@ class XGBoostSystem(PredictionSystem[XGBoostSettings]):
     @property
     def model_version(self) -> str | None:
         return self.artifact.version_id
+
+    @classmethod
+    def build(cls, settings: SystemsSettings, artifact: ModelArtifact | None) -> XGBoostSystem:
+        if artifact is None:
+            raise ValueError(
+                "xgboost_v1 is enabled but no model was given: train one with `nba-ray train`, "
+                "or disable xgboost_v1"
+            )
+        return cls(settings.xgboost, artifact, min_history_games=settings.min_history_games)
 
     def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         s = self.settings

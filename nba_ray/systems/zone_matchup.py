@@ -46,6 +46,7 @@ class ZoneMatchup(PredictionSystem[ZoneMatchupSettings]):
     """Season average + zone adjustments + pace + venue + fatigue; confidence and calls as §3.1."""
 
     system_id = "zone_matchup_v1"
+    settings_key = "zone_matchup"
 
     def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         s = self.settings

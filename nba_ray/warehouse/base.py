@@ -31,6 +31,8 @@ from nba_ray.warehouse.schemas import (
     INPUT_FINGERPRINTS,
     LINE_SNAPSHOT_SCHEMA,
     ML_FEATURE_STORE,
+    MODEL_REGISTRY,
+    MODEL_REGISTRY_LISTING,
     PLAYER_AVAILABILITY,
     PLAYER_GAME_SUMMARY,
     PLAYER_PROP_PREDICTIONS,
@@ -152,8 +154,12 @@ class Warehouse(ABC):
             time.sleep(self.batching.retry_backoff_seconds * 2**number)
         raise AssertionError("unreachable")
 
-    def _read(self, spec: TableSpec, condition: sql.Condition, order_by: str = "") -> pa.Table:
-        return self.query(sql.select_where(self.dialect, spec.name, condition, order_by), spec.schema)
+    def _read(
+        self, spec: TableSpec, condition: sql.Condition, order_by: str = "", columns: Sequence[str] = ()
+    ) -> pa.Table:
+        query = sql.select_where(self.dialect, spec.name, condition, order_by, columns)
+        schema = pa.schema([spec.schema.field(name) for name in columns]) if columns else spec.schema
+        return self.query(query, schema)
 
     def _replace_where(self, spec: TableSpec, rows: pa.Table, condition: sql.Condition) -> int:
         conformed = conform(rows, spec)
@@ -189,6 +195,10 @@ class Warehouse(ABC):
         return self._read(
             PLAYER_AVAILABILITY, {"game_date": sql.Between(low, high)}, "game_date, team_abbr, player_lookup"
         )
+
+    def season_bounds(self) -> pa.Table:
+        """`season`, `first_date`, `last_date` of every season with box scores, in order."""
+        return self.query(sql.season_bounds(self.dialect))
 
     def game_dates(self, start: date, end: date) -> list[date]:
         return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()
@@ -335,6 +345,23 @@ class Warehouse(ABC):
     def read_checkpoints(self, run_key: str | None = None) -> pa.Table:
         condition: sql.Condition = {"run_key": run_key} if run_key else {}
         return self._read(BACKFILL_CHECKPOINTS, condition, "run_key, game_date")
+
+    # ---- the model registry ----------------------------------------------------------------------
+    def register_model(self, row: pa.Table) -> None:
+        """Store one model's registry row (registering the same version again replaces it)."""
+        versions = pc.unique(row.column("model_version")).to_pylist()
+        if row.num_rows != 1 or len(versions) != 1:
+            raise ValueError(f"register_model takes exactly one row, got {row.num_rows}")
+        self._replace_where(MODEL_REGISTRY, row, {"model_version": versions[0]})
+
+    def list_models(self, system_id: str | None = None) -> pa.Table:
+        """Every registered model (without the artifact bytes), oldest training range first."""
+        condition: sql.Condition = {"system_id": system_id} if system_id else {}
+        return self._read(MODEL_REGISTRY, condition, "train_end, created_at", MODEL_REGISTRY_LISTING)
+
+    def read_models(self, versions: Sequence[str]) -> pa.Table:
+        """The full registry rows (artifact bytes included) of `versions`; unknown versions are absent."""
+        return self._read(MODEL_REGISTRY, {"model_version": list(versions)}, "model_version")
 
     def table_counts(self) -> dict[str, int]:
         return {

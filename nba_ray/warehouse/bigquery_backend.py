@@ -67,6 +67,7 @@ _BIGQUERY_TYPES: dict[pa.DataType, str] = {
     pa.int64(): "INT64",
     pa.float64(): "FLOAT64",
     pa.timestamp("us", tz="UTC"): "TIMESTAMP",
+    pa.binary(): "BYTES",
 }
 # Client retry deadline = this × the query timeout: a blip is retried inside one call, an outage is left
 # to the base class's retries with backoff instead of being hidden for minutes.

@@ -26,6 +26,7 @@ _DUCKDB_TYPES: dict[pa.DataType, str] = {
     pa.int64(): "BIGINT",
     pa.float64(): "DOUBLE",
     pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+    pa.binary(): "BLOB",
 }
 
 

@@ -245,6 +245,37 @@ INPUT_FINGERPRINTS = TableSpec(
     ("input", "game_date"),
 )
 
+# One row per trained model: what it was trained on and how, its validation figures, and the model itself
+# (`artifact`: the booster's bytes; `metadata`: the artifact's full metadata as JSON). Predictors get
+# models from here through the object store, so no node ever needs a model file.
+MODEL_REGISTRY = TableSpec(
+    "model_registry",
+    pa.schema(
+        _fields(
+            ("model_version", pa.string()),
+            ("system_id", pa.string()),
+            ("feature_version", pa.string()),
+            ("train_start", pa.date32()),
+            ("train_end", pa.date32()),
+            ("rows", pa.int64()),
+            ("validation_mae", pa.float64()),
+            ("validation_bias", pa.float64()),
+            ("validation_blend_mae", pa.float64()),
+            ("params", pa.string()),
+            ("library_version", pa.string()),
+            ("sha256", pa.string()),
+            ("created_at", pa.timestamp("us", tz="UTC")),
+            ("metadata", pa.string()),
+            ("artifact", pa.binary()),
+        )
+    ),
+    ("model_version",),
+)
+# The registry's columns without the artifact bytes: what listing and lookups read.
+MODEL_REGISTRY_LISTING: tuple[str, ...] = tuple(
+    name for name in MODEL_REGISTRY.columns if name not in ("metadata", "artifact")
+)
+
 TABLES: tuple[TableSpec, ...] = (
     PLAYER_GAME_SUMMARY,
     PLAYER_AVAILABILITY,
@@ -254,6 +285,7 @@ TABLES: tuple[TableSpec, ...] = (
     PREDICTION_ACCURACY,
     BACKFILL_CHECKPOINTS,
     INPUT_FINGERPRINTS,
+    MODEL_REGISTRY,
 )
 TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
 

@@ -115,10 +115,18 @@ def where(dialect: Dialect, condition: Condition, alias: str | None = None) -> Q
     return Query(" AND ".join(clauses), tuple(params))
 
 
-def select_where(dialect: Dialect, table: str, condition: Condition, order_by: str = "") -> Query:
+def select_where(
+    dialect: Dialect,
+    table: str,
+    condition: Condition,
+    order_by: str = "",
+    columns: Sequence[str] = (),
+) -> Query:
+    """`SELECT columns (default *) FROM table WHERE condition ORDER BY order_by`."""
     clause = where(dialect, condition) if condition else Query("TRUE")
     order = f" ORDER BY {order_by}" if order_by else ""
-    return Query(f"SELECT * FROM {dialect.table(table)} WHERE {clause.sql}{order}", clause.params)
+    selected = ", ".join(columns) if columns else "*"
+    return Query(f"SELECT {selected} FROM {dialect.table(table)} WHERE {clause.sql}{order}", clause.params)
 
 
 def game_dates(dialect: Dialect, start: date, end: date) -> Query:
@@ -148,6 +156,14 @@ def feature_dates(dialect: Dialect, feature_version: str) -> Query:
         f"SELECT DISTINCT game_date FROM {dialect.table(ML_FEATURE_STORE.name)} "
         f"WHERE feature_version = {dialect.param('v')} ORDER BY game_date",
         (Param("v", feature_version, "STRING"),),
+    )
+
+
+def season_bounds(dialect: Dialect) -> Query:
+    """Each season's first and last game date, in order."""
+    return Query(
+        "SELECT season, MIN(game_date) AS first_date, MAX(game_date) AS last_date "
+        f"FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} GROUP BY season ORDER BY first_date"
     )
 
 

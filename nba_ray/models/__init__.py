@@ -1,0 +1,1 @@
+"""Trained models over time: the registry in the warehouse and walk-forward training on Ray."""
