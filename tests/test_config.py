@@ -60,9 +60,9 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 
 
 def test_pinned_model_policy_needs_its_version() -> None:
-    with pytest.raises(ConfigError, match="model: .*pinned and version go together"):
+    with pytest.raises(ConfigError, match="NBA_RAY_MODEL__POLICY: .*pinned and version go together"):
         load_settings(None, environ={"NBA_RAY_MODEL__POLICY": "pinned"})
-    with pytest.raises(ConfigError, match="model: .*pinned and version go together"):
+    with pytest.raises(ConfigError, match="NBA_RAY_MODEL__VERSION: .*pinned and version go together"):
         load_settings(None, environ={"NBA_RAY_MODEL__VERSION": "xgboost_v1@2022-10-17-abcdef12"})
     pinned = load_settings(
         None,

@@ -15,7 +15,8 @@ import pytest
 
 from nba_ray.backfill.checkpoints import run_key
 from nba_ray.backfill.driver import run_backfill
-from nba_ray.backfill.planner import MissingModels, model_identity
+from nba_ray.backfill.freshness import settings_digest
+from nba_ray.backfill.planner import MissingModels
 from nba_ray.cli import main
 from nba_ray.commands import refresh_features, seed_league, train_and_register, with_systems
 from nba_ray.config import Settings
@@ -125,8 +126,7 @@ def test_run_key_ignores_the_order_of_systems() -> None:
     settings = Settings()
     one = with_systems(settings, ["xgboost_v1", "moving_average_baseline_v1", "ensemble_v1"])
     other = with_systems(settings, ["ensemble_v1", "moving_average_baseline_v1", "xgboost_v1"])
-    assert run_key(one.systems, model_identity(one)) == run_key(other.systems, model_identity(other))
-    pinned = settings.model.model_copy(update={"policy": "pinned", "version": "xgboost_v1@x"})
-    assert run_key(one.systems, model_identity(one.model_copy(update={"model": pinned}))) != run_key(
-        one.systems, model_identity(one)
-    )
+    assert run_key(one.systems) == run_key(other.systems)
+    assert settings_digest(one.systems) == settings_digest(other.systems)
+    alone = settings.systems.model_copy(update={"enabled": ["moving_average_baseline_v1"]})
+    assert run_key(one.systems) != run_key(alone)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nba_ray.backfill.freshness import DateState, assess
+from nba_ray.backfill.freshness import MODEL, DateState, assess
 from nba_ray.features.contract import FEATURE_VERSION
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse.base import Warehouse
@@ -72,6 +72,12 @@ class Checkpoints:
 
     def states(self, dates: Sequence[date]) -> list[DateState]:
         return assess(dates, self._previous, self._inputs, SETTLED)
+
+    def record_models(self, versions: Mapping[date, str]) -> None:
+        """The models of seasons trained for this run exist only once the plan is carried out: what
+        the dates they predict will record as their model."""
+        for game_date, inputs in self._inputs.items():
+            self._inputs[game_date] = {**inputs, MODEL: versions.get(game_date) or ""}
 
     def mark(self, outcomes: Iterable[DateOutcome]) -> None:
         """Record a group of dates in one write."""

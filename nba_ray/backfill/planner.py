@@ -21,7 +21,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 from nba_ray.config import Settings
 from nba_ray.features.contract import FEATURE_VERSION
@@ -67,16 +66,6 @@ class ModelPlan:
     @property
     def model_versions(self) -> list[str]:
         return sorted(set(self.versions.values()))
-
-
-def model_identity(settings: Settings) -> dict[str, Any] | None:
-    """What the run key knows about models: the pinned version, or the per-season policy with its
-    training parameters (the season models themselves follow from those and the data)."""
-    if MODEL_SYSTEM_ID not in settings.systems.enabled:
-        return None
-    if settings.model.policy == "pinned":
-        return {"policy": "pinned", "version": settings.model.version}
-    return {"policy": "per_season", "training": registry.params_json(settings.model.training)}
 
 
 def plan_models(warehouse: Warehouse, settings: Settings, dates: Sequence[date]) -> ModelPlan:

@@ -12,7 +12,7 @@ a default (the first implementation's XGBoost saw real values for 9 of its 25 in
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -43,6 +43,15 @@ SYSTEM_IDS: tuple[str, ...] = (
     "ensemble_v1",
 )
 ENSEMBLE_ID = "ensemble_v1"
+
+
+def check_known(system_ids: Iterable[str]) -> None:
+    """ValueError naming every id that is not a system of this build (config and `--systems` alike)."""
+    unknown = [s for s in system_ids if s not in SYSTEM_IDS]
+    if unknown:
+        raise ValueError(f"unknown system id(s) {', '.join(unknown)} (known: {', '.join(SYSTEM_IDS)})")
+
+
 ENSEMBLE_COMPONENT_IDS: tuple[str, ...] = tuple(s for s in SYSTEM_IDS if s != ENSEMBLE_ID)
 
 # Per player: up to 30 most recent PLAYED games in the 90 days before the date. The last six columns come

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nba_ray.systems.base import SYSTEM_IDS, PredictionSystem
+from nba_ray.systems.base import SYSTEM_IDS, PredictionSystem, check_known
 from nba_ray.systems.ensemble import Ensemble
 from nba_ray.systems.model import ModelArtifact
 from nba_ray.systems.moving_average import MovingAverageBaseline
@@ -51,10 +51,8 @@ def unmet_needs(settings: SystemsSettings) -> dict[str, list[str]]:
 def run_set(settings: SystemsSettings, requested: Iterable[str]) -> tuple[str, ...]:
     """The systems a run of `requested` computes (see the module docstring), in dependency order;
     dependents are added only if `settings` enables them."""
+    check_known(requested)
     chosen = set(requested)
-    unknown = sorted(chosen - set(SYSTEM_IDS))
-    if unknown:
-        raise ValueError(f"unknown system id(s) {unknown}; known: {list(SYSTEM_IDS)}")
     while True:
         grown = set(chosen)
         for cls in SYSTEMS:

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nba_ray.systems.base import ENSEMBLE_COMPONENT_IDS, SYSTEM_IDS
+from nba_ray.systems.base import ENSEMBLE_COMPONENT_IDS, SYSTEM_IDS, check_known
 
 
 class _Frozen(BaseModel):
@@ -366,9 +366,7 @@ class SystemsSettings(_Frozen):
     @field_validator("enabled")
     @classmethod
     def _known_systems(cls, value: list[str]) -> list[str]:
-        unknown = [v for v in value if v not in SYSTEM_IDS]
-        if unknown:
-            raise ValueError(f"unknown system id(s) {', '.join(unknown)} (known: {', '.join(SYSTEM_IDS)})")
+        check_known(value)
         if len(set(value)) != len(value):
             raise ValueError(f"duplicate system id(s) in {value}")
         if not value:
