@@ -239,7 +239,7 @@ def models(settings: Settings) -> int:
     )
     for e in entries:
         print(
-            f"  {e.model_version:<34} {e.train_start!s:<11} {e.train_end!s:<11} {e.rows:>9,} "
+            f"  {e.model_version:<34} {e.train_start!s:<11} {e.train_end!s:<11} {e.row_count:>9,} "
             f"{e.validation_mae:>8.3f} {e.validation_blend_mae:>7.3f}"
         )
     return 0
@@ -378,7 +378,7 @@ def print_models(plan: ModelPlan) -> None:
         print(f"would train the xgboost_v1 model of season {need.season} (games up to {need.train_end})")
     for entry in plan.trained:
         print(
-            f"trained {entry.model_version} on {entry.rows:,} rows "
+            f"trained {entry.model_version} on {entry.row_count:,} rows "
             f"({entry.train_start} → {entry.train_end}), "
             f"validation MAE {entry.validation_mae:.3f} vs blend {entry.validation_blend_mae:.3f}: registered"
         )

@@ -502,7 +502,7 @@ def test_model_registry_round_trips_bytes_and_sha256(warehouse: Warehouse) -> No
     row = stored.to_pylist()[0]
     assert row["artifact"] == model.raw and hashlib.sha256(row["artifact"]).hexdigest() == row["sha256"]
     assert row["sha256"] == model.metadata.booster_sha256
-    assert (row["train_start"], row["train_end"], row["rows"]) == (
+    assert (row["train_start"], row["train_end"], row["row_count"]) == (
         model.metadata.train_start,
         model.metadata.train_end,
         model.metadata.rows,

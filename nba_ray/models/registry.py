@@ -45,7 +45,7 @@ def registry_row(artifact: ModelArtifact) -> pa.Table:
         "feature_version": meta.feature_version,
         "train_start": meta.train_start,
         "train_end": meta.train_end,
-        "rows": meta.rows,
+        "row_count": meta.rows,
         "validation_mae": meta.validation_mae,
         "validation_bias": meta.validation_bias,
         "validation_blend_mae": meta.validation_blend_mae,
@@ -122,7 +122,7 @@ class ModelEntry:
     feature_version: str
     train_start: date
     train_end: date
-    rows: int
+    row_count: int
     validation_mae: float
     validation_blend_mae: float
     params: str

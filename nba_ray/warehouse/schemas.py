@@ -257,7 +257,7 @@ MODEL_REGISTRY = TableSpec(
             ("feature_version", pa.string()),
             ("train_start", pa.date32()),
             ("train_end", pa.date32()),
-            ("rows", pa.int64()),
+            ("row_count", pa.int64()),  # not `rows`: a reserved word in GoogleSQL
             ("validation_mae", pa.float64()),
             ("validation_bias", pa.float64()),
             ("validation_blend_mae", pa.float64()),
