@@ -1,15 +1,18 @@
 """Stale inputs redone, and only those: a corrected box-score file is imported, features are rebuilt, and
 the resumed backfill redoes exactly the dates whose feature rows changed, ending where a run from
-scratch on the corrected data ends; a second rerun does nothing."""
+scratch on the corrected data ends; a second rerun does nothing. `status` counts the dates by state and
+`catch-up` plans every date not done."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from nba_ray import commands
 from nba_ray.backfill.driver import BackfillReport, run_backfill
 from nba_ray.cli import main
 from nba_ray.commands import refresh_features
@@ -86,3 +89,27 @@ def test_rebuilding_unchanged_features_keeps_every_date_fresh(league: League, tm
         refresh_features(warehouse, *SEASON)
     plan = backfill(settings, dry_run=True)
     assert plan.game_dates == [] and {s.state for s in plan.states} == {"done"}
+
+
+def test_status_counts_dates_by_state_and_catch_up_plans_the_rest(
+    league: League, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = league.copy_to(tmp_path / "w")
+    assert backfill(settings).exit_code == 0
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        dates = warehouse.feature_dates()
+        done = warehouse.game_dates(BACKFILL_START, BACKFILL_END)
+    predictable = [d for d in dates if d >= BACKFILL_START]  # the pinned model's train_end is the day before
+    capsys.readouterr()
+
+    assert commands.status(settings) == 0
+    out = capsys.readouterr().out
+    assert f"{len(dates) - len(predictable)} game date(s) before {BACKFILL_START} left out" in out
+    assert re.search(rf"^\s+done\s+{len(done)}$", out, re.MULTILINE)
+    assert re.search(rf"^\s+missing\s+{len(predictable) - len(done)}$", out, re.MULTILINE)
+    assert re.search(r"^\s+stale\s+0$", out, re.MULTILINE) and "`nba-ray catch-up` redoes" in out
+
+    assert commands.catch_up(settings, dry_run=True) == 0
+    out = capsys.readouterr().out
+    assert f"{len(predictable) - len(done)} game date(s) to predict, {len(done)} already done" in out
+    assert out.count("  missing") == len(predictable) - len(done)
