@@ -6,9 +6,10 @@ dated on or before its own `train_end` and returns the booster's bytes and metad
 checks (hash, contract) and registers. Tasks never open the warehouse: an embedded DuckDB file can be
 opened by one process only, and a cloud worker has no copy of it anyway.
 
-Each task takes `params.nthread` CPUs and trains with that many threads, so a model is the same bit
-for bit whether it was trained in a task, beside others, or in the driver (`train_model` is
-deterministic for a given nthread); how many seasons train at once is what the cluster's CPUs allow.
+Each task trains with `params.nthread` threads and asks for as many CPUs (at most what the largest node
+has, `task_cpus`), so a model is the same bit for bit whether it was trained in a task, beside others,
+or in the driver (`train_model` is deterministic for a given nthread); how many seasons train at once
+is what the cluster's CPUs allow.
 """
 
 from __future__ import annotations
@@ -69,10 +70,19 @@ def train_on_ray(
     """Every spec's model, trained as Ray tasks in parallel (`params.nthread` CPUs each), in spec order;
     each result is checked (hash, contract) as it is rebuilt here."""
     rows_ref = ray.put(rows)
-    task = _train_task.options(num_cpus=params.nthread)
+    task = _train_task.options(num_cpus=task_cpus(params.nthread))
     refs = [task.remote(rows_ref, spec, params) for spec in specs]
     artifacts = []
     for spec, (metadata, raw) in zip(specs, ray.get(refs), strict=True):
         meta = parse_metadata(metadata, source=spec.label)
         artifacts.append(ModelArtifact.from_raw(meta, raw, source=spec.label))
     return artifacts
+
+
+def task_cpus(nthread: int) -> int:
+    """The CPUs a training task asks for: its threads, but never more than the largest node has (a
+    task no node can hold would wait for ever; it still trains with `nthread` threads, so the model is
+    the same). With no CPU on any node yet (an autoscaling cluster's empty head), one CPU, which the
+    autoscaler then adds a worker for."""
+    largest = max((node["Resources"].get("CPU", 0.0) for node in ray.nodes() if node["Alive"]), default=0.0)
+    return max(1, min(nthread, int(largest)))
