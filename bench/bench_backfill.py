@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -32,7 +33,7 @@ import ray
 from nba_ray.backfill.checkpoints import DONE, Checkpoints, DateOutcome
 from nba_ray.backfill.driver import connect_ray, run_backfill
 from nba_ray.backfill.planner import ModelPlan, plan_models, provide_models
-from nba_ray.commands import refresh_features, seed_league
+from nba_ray.commands import refresh_features, seed_league, store_box_scores
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
 from nba_ray.models import registry
@@ -70,11 +71,13 @@ def stage_sums(outcomes: Sequence[DateOutcome]) -> dict[str, float]:
 def build_real(directory: Path, box_scores: Path) -> tuple[Settings, dict[str, float]]:
     settings = settings_for(directory)
     files = sorted(box_scores.glob("season=*.parquet"))
-    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
-        _, import_s = timed(lambda: warehouse.replace_box_scores(read_box_scores(files)))
+    # The commands' own summary lines go to stderr: a bench prints only its JSON on stdout.
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse, contextlib.redirect_stdout(sys.stderr):
+        _, import_s = timed(lambda: store_box_scores(warehouse, read_box_scores(files)))
         dates = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
         _, features_s = timed(lambda: refresh_features(warehouse, dates[0], dates[-1]))
-        _, train_s = timed(lambda: train_season_models(warehouse, settings, season_dates()))
+        season = warehouse.game_dates(*REAL_SEASON)
+        _, train_s = timed(lambda: train_season_models(warehouse, settings, season))
     return settings, {"import_seconds": import_s, "features_seconds": features_s, "train_seconds": train_s}
 
 
