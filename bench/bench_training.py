@@ -50,7 +50,7 @@ def bench(box_scores: Path, nthreads: list[int], directory: Path) -> dict[str, A
         every = warehouse.game_dates(date(1900, 1, 1), date(2100, 1, 1))
         refresh_features(warehouse, every[0], every[-1])
         plan = plan_models(warehouse, settings, warehouse.game_dates(*RANGE))
-        specs = [need.spec for need in plan.missing]
+        specs = [need.spec(settings.systems.mode) for need in plan.missing]
         rows = training_rows(warehouse, specs)
     out: dict[str, Any] = {
         "models": [{"label": s.label, "train_end": s.train_end.isoformat()} for s in specs],

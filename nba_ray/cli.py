@@ -19,6 +19,7 @@ from nba_ray.backfill.planner import MissingModels
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
 from nba_ray.data.league import season_start_year
+from nba_ray.features.contract import PRE_TIP
 from nba_ray.systems.model import ModelContractError, WalkForwardError
 from nba_ray.warehouse.errors import WarehouseError
 
@@ -60,10 +61,13 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.box_scores and not args.availability:
-        raise UsageError("import: give --box-scores PATH... and/or --availability PATH...")
+    if not args.box_scores and not args.availability and not args.lineups:
+        raise UsageError("import: give --box-scores PATH..., --availability PATH... and/or --lineups PATH...")
     return commands.import_box_scores(
-        settings, [Path(p) for p in args.box_scores or ()], [Path(p) for p in args.availability or ()]
+        settings,
+        [Path(p) for p in args.box_scores or ()],
+        [Path(p) for p in args.availability or ()],
+        [Path(p) for p in args.lineups or ()],
     )
 
 
@@ -151,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(run=run)
         return cmd
 
+    def pre_tip(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument(
+            "--pre-tip",
+            action="store_true",
+            help="with the announced starting lineups: the pre-tip model and its own predictions",
+        )
+
     def date_range(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument("--start", required=True, help="first game date, YYYY-MM-DD")
         cmd.add_argument("--end", required=True, help="last game date, YYYY-MM-DD")
@@ -159,11 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seasons", default="2021-22,2022-23", help="comma-separated, e.g. 2021-22,2022-23")
     seed.add_argument("--seed", type=int, default=7, help="random seed of the simulation")
 
-    imp = command("import", "Import box scores and/or availability feeds (CSV or Parquet).", _import)
+    imp = command("import", "Import box scores, availability and lineup feeds (CSV or Parquet).", _import)
     imp.add_argument("--box-scores", nargs="+", metavar="PATH", help="box-score CSV or Parquet files")
     imp.add_argument(
         "--availability", nargs="+", metavar="PATH", help="injury-report feeds: who is ACTIVE / OUT"
     )
+    imp.add_argument("--lineups", nargs="+", metavar="PATH", help="lineup feeds: the five starters per team")
 
     date_range(command("features", "Build ml_feature_store for the game dates in a range.", _features))
 
@@ -171,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--train-end", required=True, help="last game date used for training")
     train.add_argument("--train-start", default=None, help="first game date used (default: all earlier)")
     train.add_argument("--out", type=Path, default=None, help="also export the model to this directory")
+    pre_tip(train)
 
     backfill = command(
         "backfill",
@@ -200,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train the season models the registry lacks first (default), or refuse (--no-train)",
     )
     backfill.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    pre_tip(backfill)
     catch_up = command(
         "catch-up",
         "Backfill every game date with feature rows, redoing only what is missing, failed or stale.",
@@ -208,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     catch_up.add_argument("--systems", default=None, help="comma-separated system ids (default: config)")
     catch_up.add_argument("--dry-run", action="store_true", help="list each date to redo and why, then stop")
     catch_up.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+    pre_tip(catch_up)
     grade = command(
         "grade", "Grade predictions in a range against box scores; print the table, write a report.", _grade
     )
@@ -215,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--report", type=Path, default=None, metavar="DIR", help="write report.md and plots here"
     )
-    command("status", "Show table counts, backfill checkpoints and the model.", _status)
+    pre_tip(grade)
+    pre_tip(command("status", "Show table counts, backfill checkpoints and the model.", _status))
     command("models", "List the model registry.", _models)
     return parser
 
@@ -230,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = load_settings(args.config)
+        if getattr(args, "pre_tip", False):
+            settings = commands.with_mode(settings, PRE_TIP)
         return args.run(args, settings)
     except (
         UsageError,

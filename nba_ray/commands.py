@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,11 +22,12 @@ from nba_ray.backfill.driver import run_backfill
 from nba_ray.backfill.planner import ModelPlan, first_predictable
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
-from nba_ray.data.availability import derive_availability
-from nba_ray.data.availability_feed import AvailabilityFeedError, read_availability_feed
+from nba_ray.data.availability import derive_availability, derive_lineups
+from nba_ray.data.feeds import FeedError, read_availability_feed, read_lineups_feed
 from nba_ray.data.importer import read_box_scores
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
+from nba_ray.features.contract import PRE_TIP
 from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading import grade as grade_predictions
 from nba_ray.models import registry
@@ -68,45 +69,70 @@ def seed_league(warehouse: Warehouse, seasons: Sequence[str], seed_value: int) -
 
 
 def store_box_scores(warehouse: Warehouse, table: pa.Table) -> int:
-    """Store box scores, then re-derive `player_availability` from every box score the warehouse holds.
+    """Store box scores, then re-derive `player_availability` and `starting_lineups` from every box
+    score the warehouse holds.
 
     All of it, not only the new games: a game changes who counts as a rotation player for the team's
     next games, and the derivation is quick next to reading the files.
     """
     rows = warehouse.replace_box_scores(table)
     every_game = warehouse.read_box_scores()
-    availability = derive_availability(every_game)
-    warehouse.replace_availability(availability, pc.unique(every_game["game_date"]).to_pylist())
+    dates = pc.unique(every_game["game_date"]).to_pylist()
+    warehouse.replace_availability(derive_availability(every_game), dates)
+    warehouse.replace_lineups(derive_lineups(every_game), dates)
     return rows
 
 
 def import_availability(warehouse: Warehouse, feed: pa.Table, label: str) -> int:
     """Store a validated injury-report feed; refused whole if any of its team-dates has box scores."""
+    dates = _feed_dates(feed, warehouse.read_availability, label, "availability")
+    return warehouse.replace_availability(feed, dates, SOURCE_FEED)
+
+
+def import_lineups(warehouse: Warehouse, feed: pa.Table, label: str) -> int:
+    """Store a validated lineups feed; refused whole if any of its team-dates has box scores."""
+    dates = _feed_dates(feed, warehouse.read_lineups, label, "lineup")
+    return warehouse.replace_lineups(feed, dates, SOURCE_FEED)
+
+
+def _feed_dates(feed: pa.Table, read: Callable[[date, date], pa.Table], label: str, what: str) -> list[date]:
+    """The feed's dates, after checking that none of its team-dates was played (box scores supersede)."""
     dates = pc.unique(feed["game_date"]).to_pylist()
-    stored = warehouse.read_availability(min(dates), max(dates)).to_pandas()
+    stored = read(min(dates), max(dates)).to_pandas()
     played = stored.loc[stored["source"] == SOURCE_BOX_SCORE, ["game_date", "team_abbr"]].drop_duplicates()
     clash = feed.select(["game_date", "team_abbr"]).to_pandas().merge(played, on=["game_date", "team_abbr"])
     if not clash.empty:
         first = clash.iloc[0]
-        raise AvailabilityFeedError(
+        raise FeedError(
             f"{label}: {first['team_abbr']} on {first['game_date']} already has box scores, whose "
-            "availability supersedes a feed: give feeds for games not yet played"
+            f"{what} supersedes a feed: give feeds for games not yet played"
         )
-    return warehouse.replace_availability(feed, dates, SOURCE_FEED)
+    return dates
 
 
-def import_box_scores(settings: Settings, paths: Sequence[Path], availability: Sequence[Path] = ()) -> int:
-    """Import box scores and/or availability feeds; every file is validated before anything is written."""
+def import_box_scores(
+    settings: Settings,
+    paths: Sequence[Path],
+    availability: Sequence[Path] = (),
+    lineups: Sequence[Path] = (),
+) -> int:
+    """Import box scores, availability and/or lineup feeds; every file is validated before anything is
+    written."""
     started = time.perf_counter()
     table = read_box_scores(paths) if paths else None
-    feed = read_availability_feed(availability) if availability else None
+    availability_feed = read_availability_feed(availability) if availability else None
+    lineups_feed = read_lineups_feed(lineups) if lineups else None
     with open_warehouse(settings) as warehouse:
         if table is not None:
             rows = store_box_scores(warehouse, table)
             _report_box_scores(table, rows, len(paths), started)
-        if feed is not None:
-            written = import_availability(warehouse, feed, ", ".join(str(p) for p in availability))
+        if availability_feed is not None:
+            label = ", ".join(str(p) for p in availability)
+            written = import_availability(warehouse, availability_feed, label)
             print(f"imported {written:,} availability rows from {len(availability)} file(s)")
+        if lineups_feed is not None:
+            written = import_lineups(warehouse, lineups_feed, ", ".join(str(p) for p in lineups))
+            print(f"imported {written:,} starters from {len(lineups)} file(s)")
     return 0
 
 
@@ -141,7 +167,8 @@ def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
         raise CommandError(f"no games from {start} to {end}: the box scores span {held[0]} → {held[-1]}")
     box_scores = warehouse.read_box_scores(EARLIEST_DATE, end)
     availability = warehouse.read_availability(EARLIEST_DATE, end)
-    features = compute_features(box_scores, start, end, availability)
+    lineups = warehouse.read_lineups(EARLIEST_DATE, end)
+    features = compute_features(box_scores, start, end, availability, lineups)
     written = warehouse.replace_features(features, start, end)
     dates = len(pc.unique(features["game_date"])) if written else 0
     print(
@@ -204,8 +231,8 @@ def train(settings: Settings, train_start: date | None, train_end: date, out: Pa
 def train_and_register(
     warehouse: Warehouse, settings: Settings, train_start: date | None, train_end: date
 ) -> ModelArtifact:
-    """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward) and register it
-    in the warehouse's model registry."""
+    """Train xgboost_v1 on played games in [train_start, train_end] only (walk-forward), on the inputs
+    of the configured mode, and register it in the warehouse's model registry."""
     started = time.perf_counter()
     rows = warehouse.read_training_rows(train_start or EARLIEST_DATE, train_end).to_pandas()
     if rows.empty:
@@ -213,10 +240,13 @@ def train_and_register(
             f"no feature rows with actual points up to {train_end}: run `nba-ray features` for that range"
         )
     first = train_start or rows["game_date"].min()
-    artifact = train_model(rows, train_start=first, train_end=train_end, params=settings.model.training)
+    mode = settings.systems.mode
+    artifact = train_model(
+        rows, train_start=first, train_end=train_end, params=settings.model.training, mode=mode
+    )
     registry.register(warehouse, artifact)
     print(
-        f"trained {artifact.version_id} on {len(rows):,} rows ({first} → {train_end}) "
+        f"trained {artifact.version_id} ({mode}) on {len(rows):,} rows ({first} → {train_end}) "
         f"in {time.perf_counter() - started:.1f}s: registered in {registry.REGISTRY}"
     )
     return artifact
@@ -234,15 +264,20 @@ def models(settings: Settings) -> int:
         return 0
     print(f"model registry: {len(entries)} model(s)")
     print(
-        f"  {'model_version':<34} {'train_start':<11} {'train_end':<11} {'rows':>9} "
+        f"  {'model_version':<34} {'mode':<9} {'train_start':<11} {'train_end':<11} {'rows':>9} "
         f"{'val MAE':>8} {'blend':>7}"
     )
     for e in entries:
         print(
-            f"  {e.model_version:<34} {e.train_start!s:<11} {e.train_end!s:<11} {e.row_count:>9,} "
-            f"{e.validation_mae:>8.3f} {e.validation_blend_mae:>7.3f}"
+            f"  {e.model_version:<34} {e.mode:<9} {e.train_start!s:<11} {e.train_end!s:<11} "
+            f"{e.row_count:>9,} {e.validation_mae:>8.3f} {e.validation_blend_mae:>7.3f}"
         )
     return 0
+
+
+def with_mode(settings: Settings, mode: str) -> Settings:
+    """Settings whose systems run in `mode` (`--pre-tip`)."""
+    return settings.model_copy(update={"systems": settings.systems.model_copy(update={"mode": mode})})
 
 
 def with_systems(settings: Settings, systems: Sequence[str] | None) -> Settings:
@@ -413,19 +448,24 @@ def provision_dates(
 
 
 def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -> int:
-    """Grade the predictions of [start, end] against their box scores, replace that range's accuracy rows
-    (re-grading is idempotent), print the per-system table and, with `report_dir`, write the report."""
+    """Grade the predictions of [start, end] in the configured mode against their box scores, replace
+    that range's accuracy rows of the mode (re-grading is idempotent), print the per-system table and,
+    with `report_dir`, write the report."""
     started = time.perf_counter()
+    mode = settings.systems.mode
     with open_warehouse(settings) as warehouse:
-        predictions = warehouse.read_predictions(start, end)
+        predictions = warehouse.read_predictions(start, end, mode=mode)
         if predictions.num_rows == 0:
-            raise CommandError(f"no predictions from {start} to {end}: run `nba-ray backfill` for that range")
+            flag = " --pre-tip" if mode == PRE_TIP else ""
+            raise CommandError(
+                f"no {mode} predictions from {start} to {end}: run `nba-ray backfill{flag}` for that range"
+            )
         box_scores = warehouse.read_box_scores(start, end)
         features = warehouse.read_features(start, end)
         rows = grade_predictions(predictions, box_scores, features, datetime.now(UTC))
-        written = warehouse.replace_accuracy(rows, start, end)
+        written = warehouse.replace_accuracy(rows, start, end, mode=mode)
     accuracy = rows.to_pandas()
-    print(f"graded {written:,} predictions {start} → {end} in {time.perf_counter() - started:.1f}s")
+    print(f"graded {written:,} {mode} predictions {start} → {end} in {time.perf_counter() - started:.1f}s")
     print(format_table(accuracy_table(accuracy)))
     voided = int(pc.sum(rows["is_voided"]).as_py() or 0)
     print(f"voided (player did not play or no box score): {voided:,} of {written:,}")
@@ -438,5 +478,6 @@ def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -
             "their predictions are voided as 'no box score': import them and grade again"
         )
     if report_dir is not None:
-        print(f"report: {write_report(accuracy, report_dir, f'nba-ray accuracy, {start} → {end}')}")
+        title = f"nba-ray accuracy, {start} → {end}" + (", pre-tip" if mode == PRE_TIP else "")
+        print(f"report: {write_report(accuracy, report_dir, title)}")
     return 0

@@ -25,6 +25,7 @@ from nba_ray.features.contract import (
     FEATURE_NAMES,
     FEATURE_VERSION,
     FEATURES,
+    V2_AVAIL_40,
 )
 from nba_ray.features.player_windows import DEFAULT_EXP_POINTS
 from nba_ray.features.team_context import (
@@ -41,6 +42,7 @@ INPUT_COLUMNS = (
     *("season", "game_id", "game_date", "team_abbr", "opponent_team_abbr", "is_home", "player_id"),
     *("player_lookup", "minutes_played", "points", "fg_made", "fg_attempted", "three_pt_made"),
     *("three_pt_attempted", "ft_made", "ft_attempted", "offensive_rebounds", "turnovers", "dnp_reason"),
+    "starter",
 )
 
 
@@ -175,11 +177,25 @@ def _delta_name(level: str) -> str:
     return level.replace("_last_10", "") + "_vs_recent"
 
 
+def lineup_at(lineups: pd.DataFrame, team: str, game_date: date) -> tuple[set[str], str] | None:
+    """The starters announced for one team-date and their source (box scores first); None when none."""
+    listed = lineups[(lineups.game_date == game_date) & (lineups.team_abbr == team)]
+    if (listed.source == "BOX_SCORE").any():
+        listed = listed[listed.source == "BOX_SCORE"]
+    if not len(listed):
+        return None
+    return set(listed.player_lookup), str(listed.source.iloc[0])
+
+
 def reference_row(
-    box: pd.DataFrame, player_lookup: str, game_date: date, availability: pd.DataFrame
+    box: pd.DataFrame,
+    player_lookup: str,
+    game_date: date,
+    availability: pd.DataFrame,
+    lineups: pd.DataFrame,
 ) -> dict[str, object]:
     """Every output column for one (player_lookup, game_date), from games before game_date only
-    (and the date's availability)."""
+    (and the date's availability and lineup)."""
     target = box[(box.player_lookup == player_lookup) & (box.game_date == game_date)]
     assert len(target) == 1, f"expected one box-score row for {player_lookup} on {game_date}"
     row = target.iloc[0]
@@ -325,6 +341,20 @@ def reference_row(
         quality[delta] = relative_quality
     out["availability_source"] = tonight[1] if tonight else "NONE"
 
+    # ---- v3 lineups: who starts tonight, against how often he started lately -------------------------
+    lineup = lineup_at(lineups, row.team_abbr, game_date)
+    out["starts_last_10"] = mean_or(last10.starter.astype(float), 0.5)
+    quality["starts_last_10"] = window_quality(10)
+    if lineup:
+        out["starter_tonight"] = 1.0 if player_lookup in lineup[0] else 0.0
+        out["starter_vs_recent"] = out["starter_tonight"] - out["starts_last_10"] if len(last10) else 0.0
+        quality["starter_tonight"] = FULL
+    else:
+        out["starter_tonight"], out["starter_vs_recent"] = out["starts_last_10"], 0.0
+        quality["starter_tonight"] = DEFAULTED
+    quality["starter_vs_recent"] = min(quality["starter_tonight"], window_quality(10))
+    out["lineup_source"] = lineup[1] if lineup else "NONE"
+
     # ---- calendar: any-season played games --------------------------------------------------------------
     played_days = sorted(mine.game_date)
     if played_days:
@@ -443,7 +473,9 @@ def reference_row(
     for feature in FEATURES:  # the contract's ranges
         out[feature.name] = float(min(max(out[feature.name], feature.low), feature.high))
 
-    out["feature_quality_score"] = float(np.mean([quality[name] for name in FEATURE_NAMES]))
+    # The standard features only: a lineup never moves the score.
+    out["feature_quality_score"] = float(np.mean([quality[name] for name in V2_AVAIL_40.names]))
+    assert set(quality) == set(FEATURE_NAMES)
     out["games_in_history"] = len(window)
     if len(window) == 0:
         out["data_source"] = "defaults"

@@ -65,6 +65,7 @@ def feature_row(player: str, game_date: date = GAME_DATE, **overrides: Any) -> d
         "games_in_history": 20,
         "data_source": "current_season",
         "availability_source": "BOX_SCORE",
+        "lineup_source": "BOX_SCORE",
     }
     unknown = set(overrides) - set(row)
     if unknown:

@@ -14,7 +14,7 @@ import pytest
 from nba_ray.cli import main
 from nba_ray.config import Settings
 from nba_ray.data.availability import ROTATION_GAMES, derive_availability
-from nba_ray.data.availability_feed import AvailabilityFeedError, read_availability_feed
+from nba_ray.data.feeds import FeedError, read_availability_feed
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import PLAYER_AVAILABILITY
 from tests.test_features import box_row, to_table
@@ -179,7 +179,7 @@ def test_a_bad_feed_row_is_named_with_file_and_row(
     rows = [dict(row) for row in FEED]
     rows[2].update(change)
     path = write_feed(tmp_path, rows)
-    with pytest.raises(AvailabilityFeedError) as caught:
+    with pytest.raises(FeedError) as caught:
         read_availability_feed([path])
     assert str(caught.value).startswith(f"{path}: row 4: {reason}")  # header is line 1
 
@@ -187,7 +187,7 @@ def test_a_bad_feed_row_is_named_with_file_and_row(
 def test_a_second_row_for_one_player_is_rejected(tmp_path: Path) -> None:
     first = write_feed(tmp_path, FEED, "a.csv")
     second = write_feed(tmp_path, FEED[:1], "b.csv")
-    with pytest.raises(AvailabilityFeedError, match=r"b\.csv: row 2: a second row for jaysontatum"):
+    with pytest.raises(FeedError, match=r"b\.csv: row 2: a second row for jaysontatum"):
         read_availability_feed([first, second])
 
 

@@ -21,6 +21,7 @@ from nba_ray.backfill.actors import PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED, DateOutcome
 from nba_ray.backfill.driver import BackfillReport, run_backfill
 from nba_ray.config import Settings
+from nba_ray.features.contract import STANDARD
 from nba_ray.systems.runner import ChunkResult
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.backfill_fixtures import League, backfill_dates, checkpoints, predictions
@@ -38,12 +39,14 @@ class WriteFailsOn(DuckDBWarehouse):
         super().__init__(*args, **kwargs)
         self.writes: list[list[date]] = []
 
-    def write_predictions(self, rows: pa.Table, dates: Sequence[date], systems: Sequence[str]) -> int:
+    def write_predictions(
+        self, rows: pa.Table, dates: Sequence[date], systems: Sequence[str], *, mode: str = STANDARD
+    ) -> int:
         self.writes.append(list(dates))
         time.sleep(0.5)
         if BROKEN in dates:
             raise OSError("injected: disk quota exceeded")
-        return super().write_predictions(rows, dates, systems)
+        return super().write_predictions(rows, dates, systems, mode=mode)
 
 
 def run(

@@ -31,7 +31,7 @@ from google.cloud import bigquery
 from nba_ray.backfill.checkpoints import DONE
 from nba_ray.backfill.driver import BackfillReport, run_backfill
 from nba_ray.config import BatchingSettings, ConfigError, Settings, WarehouseSettings, load_settings
-from nba_ray.features.contract import FEATURE_VERSION
+from nba_ray.features.contract import FEATURE_VERSION, STANDARD
 from nba_ray.warehouse import QueryTimeout, TransientWarehouseError, WarehouseError, sql
 from nba_ray.warehouse import bigquery_backend as backend
 from nba_ray.warehouse.bigquery_backend import BigQueryDialect, BigQueryWarehouse
@@ -171,8 +171,8 @@ class KillEmulatorAfterWrites(BigQueryWarehouse):
     kill_after = 2
     writes = 0
 
-    def write_predictions(self, rows: pa.Table, dates: Any, systems: Any) -> int:
-        written = super().write_predictions(rows, dates, systems)
+    def write_predictions(self, rows: pa.Table, dates: Any, systems: Any, *, mode: str = STANDARD) -> int:
+        written = super().write_predictions(rows, dates, systems, mode=mode)
         self.writes += 1
         if self.writes == self.kill_after:
             self.emulator.kill()

@@ -48,7 +48,10 @@ def test_seed_then_features_then_status(
         (["import", "--box-scores", "missing.parquet"], "missing.parquet: no such file"),
         (["seed", "--seasons", "2021-23"], "--seasons: '2021-23' is not a season"),
         (["train", "--train-end", "2022-01-01"], "no feature rows with actual points"),
-        (["grade", "--start", "2022-01-01", "--end", "2022-01-31"], "no predictions from 2022-01-01"),
+        (
+            ["grade", "--start", "2022-01-01", "--end", "2022-01-31"],
+            "no standard predictions from 2022-01-01",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

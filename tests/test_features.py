@@ -19,13 +19,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from nba_ray.data.availability import derive_availability
+from nba_ray.data.availability import PRE_GAME_INACTIVE_REASONS, derive_availability, derive_lineups
 from nba_ray.features.builder import build_features
 from nba_ray.features.contract import (
     DATA_SOURCES,
     FEATURE_NAMES,
     FEATURES,
     V1_BOX_25,
+    V2_AVAIL_40,
     ZONE_CONTEXT_COLUMNS,
 )
 from nba_ray.warehouse.schemas import ML_FEATURE_STORE, PLAYER_GAME_SUMMARY, STAT_COLUMNS, conform
@@ -149,6 +150,17 @@ def random_stats(rng: np.random.Generator, minutes: float, shy: bool = False) ->
 
 def _team_lines(
     rng: np.random.Generator, game_date: date, team: str, opponent: str, is_home: bool, season: str
+) -> list[dict[str, object]]:
+    """A team's box-score rows of one game; its five longest-playing players started it."""
+    rows = list(_player_lines(rng, game_date, team, opponent, is_home, season))
+    for row in sorted(rows, key=lambda r: -float(r["minutes_played"]))[:5]:  # type: ignore[arg-type]
+        if float(row["minutes_played"]) > 0:  # type: ignore[arg-type]
+            row["starter"] = True
+    return rows
+
+
+def _player_lines(
+    rng: np.random.Generator, game_date: date, team: str, opponent: str, is_home: bool, season: str
 ) -> Iterable[dict[str, object]]:
     for player in _roster(team, season):
         reason = _dnp_reason(rng, player)
@@ -219,15 +231,17 @@ def assert_matches_reference(
     box: pa.Table,
     keys: Iterable[tuple[str, date]],
     availability: pa.Table | None = None,
+    lineups: pa.Table | None = None,
 ) -> None:
     """Every output column of the given rows equals the reference within 1e-9 (strings exactly)."""
     built = features.to_pandas().set_index(["player_lookup", "game_date"], drop=False)
     box_df = box.select(list(INPUT_COLUMNS)).to_pandas()
     availability_df = (derive_availability(box) if availability is None else availability).to_pandas()
+    lineups_df = (derive_lineups(box) if lineups is None else lineups).to_pandas()
     mismatches: list[str] = []
     for player, game_date in keys:
         got = built.loc[(player, game_date)]
-        expected = reference_row(box_df, player, game_date, availability_df)
+        expected = reference_row(box_df, player, game_date, availability_df, lineups_df)
         assert set(expected) == set(ML_FEATURE_STORE.schema.names)
         for column, want in expected.items():
             have = got[column]
@@ -306,8 +320,10 @@ def test_real_season_matches_reference(real_box: pa.Table, real_features: pa.Tab
 
 
 def rewrite_from(box: pa.Table, cut: date, extra_from: date) -> pa.Table:
-    """Change points and minutes of every game on/after `cut` and add fake games after it."""
+    """Change points and minutes of every game on/after `cut`, who started every game after it, and
+    add fake games after it."""
     on_or_after = pc.greater_equal(box.column("game_date"), pa.scalar(cut, pa.date32()))
+    after = pc.greater(box.column("game_date"), pa.scalar(cut, pa.date32()))
     played = pc.greater(box.column("minutes_played"), 0.0)
     points = pc.if_else(on_or_after, pc.add(box.column("points"), 7), box.column("points"))
     minutes = pc.if_else(
@@ -317,6 +333,8 @@ def rewrite_from(box: pa.Table, cut: date, extra_from: date) -> pa.Table:
     )
     changed = box.set_column(box.schema.get_field_index("points"), "points", points)
     changed = changed.set_column(changed.schema.get_field_index("minutes_played"), "minutes_played", minutes)
+    starter = pc.if_else(after, pc.invert(box.column("starter")), box.column("starter"))
+    changed = changed.set_column(changed.schema.get_field_index("starter"), "starter", starter)
 
     # Fake games: replay the cut date's games two days later under new ids.
     source = box.filter(pc.equal(box.column("game_date"), pa.scalar(extra_from, pa.date32())))
@@ -352,7 +370,9 @@ def flip_coach_decisions(box: pa.Table, day: date) -> pa.Table:
     return pa.Table.from_pandas(frame, schema=box.schema, preserve_index=False)
 
 
-V2_ONLY = [name for name in FEATURE_NAMES if name not in V1_BOX_25.names]
+# Every feature after v1, but tonight's lineup (an input of its own date, not of earlier games).
+V2_ONLY = [name for name in FEATURE_NAMES if name not in V1_BOX_25.names and name != "starter_tonight"]
+LINEUP_ONLY = [name for name in FEATURE_NAMES if name not in V2_AVAIL_40.names]
 
 
 def assert_walk_forward(box: pa.Table, start: date, end: date, cut: date) -> None:
@@ -591,4 +611,54 @@ def test_a_date_without_availability_is_still_built_and_says_so(tiny: pa.Table) 
         tiny,
         list(zip(unknown[late].player_lookup, unknown[late].game_date, strict=True))[:20],
         partial,
+    )
+
+
+def test_the_dates_lineup_changes_only_its_lineup_features(tiny: pa.Table) -> None:
+    """A lineups feed for the last date that starts a bench player instead of a starter: their
+    starter_tonight follow the feed, lineup_source says FEED, and nothing else of anyone's row moves
+    (v2 features and the quality score never depend on a lineup); no lineup at all is no news."""
+    day = sorted(set(tiny.column("game_date").to_pylist()))[-1]
+    lineups = derive_lineups(tiny)
+    on_day = pc.equal(lineups["game_date"], pa.scalar(day, pa.date32()))
+    tonight = lineups.filter(on_day).to_pandas()
+    frame = tiny.to_pandas()
+    reserves = frame[
+        (frame.game_date == day)
+        & ~frame.starter
+        & ~frame.dnp_reason.isin(PRE_GAME_INACTIVE_REASONS)
+        & frame.player_lookup.isin(set(build_features(tiny, day, day)["player_lookup"].to_pylist()))
+    ]
+    team = reserves.team_abbr.iloc[0]
+    bench = reserves[reserves.team_abbr == team].player_lookup.iloc[0]
+    benched = tonight[tonight.team_abbr == team].player_lookup.iloc[0]
+    feed = tonight[tonight.team_abbr == team].assign(source="FEED")
+    feed.loc[feed.player_lookup == benched, "player_lookup"] = bench
+    others = lineups.filter(pc.invert(on_day)).to_pandas()
+    with_feed = pa.Table.from_pandas(pd.concat([others, feed]), schema=lineups.schema, preserve_index=False)
+    without = pa.Table.from_pandas(others, schema=lineups.schema, preserve_index=False)
+
+    boxed = build_features(tiny, day, day).to_pandas().set_index("player_lookup")
+    fed = build_features(tiny, day, day, lineups=with_feed).to_pandas().set_index("player_lookup")
+    unknown = build_features(tiny, day, day, lineups=without).to_pandas().set_index("player_lookup")
+    assert (boxed.starter_tonight[benched], boxed.starter_tonight[bench]) == (1.0, 0.0)
+    assert (fed.starter_tonight[benched], fed.starter_tonight[bench]) == (0.0, 1.0)
+    assert set(fed[fed.team_abbr == team].lineup_source) == {"FEED"}
+    assert set(fed[fed.team_abbr != team].lineup_source) == {"NONE"}
+    assert set(unknown.lineup_source) == {"NONE"}
+    assert (unknown.starter_tonight == unknown.starts_last_10).all()
+    assert (unknown.starter_vs_recent == 0.0).all()
+    assert (fed.starts_last_10 == boxed.starts_last_10).all()
+    for column in ML_FEATURE_STORE.schema.names:
+        if column not in (*LINEUP_ONLY, "lineup_source", "player_lookup"):
+            for other in (fed, unknown):
+                assert boxed[column].equals(other[column]), column
+    mates = fed.team_abbr == team
+    assert set(fed.index[mates & (fed.starter_tonight != boxed.starter_tonight)]) == {benched, bench}
+    assert_matches_reference(
+        build_features(tiny, day, day, lineups=with_feed),
+        tiny,
+        [(bench, day), (benched, day)],
+        None,
+        with_feed,
     )

@@ -11,10 +11,13 @@ import pytest
 
 from nba_ray.features.contract import (
     FEATURE_DEFAULTS,
-    FEATURE_INDEX,
     FEATURE_NAMES,
     FEATURE_VERSION,
+    MODE_CONTRACTS,
+    PRE_TIP,
+    STANDARD,
     V1_BOX_25,
+    V3_LINEUPS_43,
 )
 from nba_ray.systems.model import (
     ModelArtifact,
@@ -33,11 +36,14 @@ from tests.systems_fixtures import (
     tiny_artifact,
 )
 
+# A standard model's inputs: the standard contract (no lineups).
+MODEL_FEATURES = MODE_CONTRACTS[STANDARD].names
+
 
 def row_matrix(**values: float) -> np.ndarray:
-    row = np.array([FEATURE_DEFAULTS[name] for name in FEATURE_NAMES], dtype=float)
+    row = np.array([FEATURE_DEFAULTS[name] for name in MODEL_FEATURES], dtype=float)
     for name, value in values.items():
-        row[FEATURE_INDEX[name]] = value
+        row[MODEL_FEATURES.index(name)] = value
     return row[None, :]
 
 
@@ -58,7 +64,8 @@ def test_predictions_move_with_the_known_relationship() -> None:
 def test_metadata_describes_the_training() -> None:
     rows = synthetic_training_rows()
     meta = tiny_artifact().metadata
-    assert meta.feature_version == FEATURE_VERSION and meta.features == list(FEATURE_NAMES)
+    assert meta.mode == STANDARD and meta.feature_version == MODE_CONTRACTS[STANDARD].version
+    assert meta.features == list(MODEL_FEATURES)
     assert meta.train_start == date(2021, 10, 20) and meta.train_end == date(2021, 12, 18)
     assert meta.rows == len(rows) == meta.train_rows + meta.validation_rows
     # last ~15 % of the 60 dates (9) are held out, by date
@@ -150,7 +157,7 @@ def test_rows_outside_the_range_are_rejected() -> None:
 def test_predict_checks_the_shape() -> None:
     with pytest.raises(ValueError, match="shape"):
         tiny_artifact().predict(np.zeros((2, 24)))
-    assert tiny_artifact().predict(np.zeros((0, len(FEATURE_NAMES)))).shape == (0,)
+    assert tiny_artifact().predict(np.zeros((0, len(MODEL_FEATURES)))).shape == (0,)
 
 
 def test_objective_chosen_by_validation_with_bias_bound() -> None:
@@ -192,3 +199,30 @@ def test_a_v1_model_still_loads_and_predicts_identically_from_v2_rows(tmp_path: 
     batch = make_batch(v2_rows)
     assert np.array_equal(loaded.predict(batch.feature_matrix(loaded.feature_names)), expected)
     assert loaded.version_id == v1.version_id
+
+
+def test_a_pre_tip_model_reads_the_lineup_features_and_says_so() -> None:
+    """`mode="pre_tip"` trains on the whole current contract (lineups included) and records its mode;
+    a system of the other mode refuses it, and the other way round."""
+    from nba_ray.systems.settings import SystemsSettings
+    from nba_ray.systems.xgboost_system import XGBoostSystem
+
+    rows = synthetic_training_rows()
+    rows["starter_tonight"] = (rows["points_avg_last_10"] > 15).astype(float)
+    pre_tip = train_model(
+        rows,
+        train_start=min(rows["game_date"]),
+        train_end=max(rows["game_date"]),
+        params=TINY_PARAMS,
+        created_at=CREATED_AT,
+        mode=PRE_TIP,
+    )
+    meta = pre_tip.metadata
+    assert meta.mode == PRE_TIP and meta.feature_version == V3_LINEUPS_43.version == FEATURE_VERSION
+    assert pre_tip.feature_names == FEATURE_NAMES and "starter_tonight" in pre_tip.feature_names
+    assert pre_tip.version_id != tiny_artifact().version_id
+    XGBoostSystem.build(SystemsSettings(mode=PRE_TIP), pre_tip)
+    with pytest.raises(ModelContractError, match="trained for pre_tip predictions, not standard"):
+        XGBoostSystem.build(SystemsSettings(), pre_tip)
+    with pytest.raises(ModelContractError, match="nba-ray train --pre-tip"):
+        XGBoostSystem.build(SystemsSettings(mode=PRE_TIP), tiny_artifact())

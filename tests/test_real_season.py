@@ -15,9 +15,10 @@ import pandas as pd
 import pytest
 
 from nba_ray.backfill.driver import BackfillReport, run_backfill
-from nba_ray.commands import refresh_features, store_box_scores
+from nba_ray.commands import refresh_features, store_box_scores, with_mode
 from nba_ray.config import Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
+from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.grading import accuracy_table, format_table, grade, write_report
 from nba_ray.models import registry
 from nba_ray.models.registry import ModelEntry
@@ -97,7 +98,7 @@ def test_real_backfill_is_complete_and_exactly_once(real_run: RealRun) -> None:
     assert report.exit_code == 0
     done = pd.Series([o.game_date for o in report.outcomes])
     assert ((done >= SEASON_START) & (done <= SEASON_END)).sum() == 164  # every game date of 2022-23
-    assert not rows.duplicated(["game_date", "player_lookup", "system_id"]).any()
+    assert not rows.duplicated(["game_date", "player_lookup", "system_id", "prediction_mode"]).any()
     assert len(rows) == sum(o.predictions for o in report.outcomes)
     for outcome in report.outcomes:
         assert outcome.predictions + outcome.skipped == outcome.players * len(SYSTEM_IDS)
@@ -152,3 +153,33 @@ def test_report_renders_with_the_same_numbers(real_run: RealRun) -> None:
     assert len(list(real_run.report_dir.glob("*.png"))) == 5
     for system, row in real_run.table.iterrows():
         assert f"{row['mae']:.3f}" in markdown and str(system) in markdown
+
+
+@pytest.fixture(scope="module")
+def pre_tip_table(real_run: RealRun) -> pd.DataFrame:
+    """2022-23 again with `--pre-tip`: the backfill trains the pre-tip season model on every earlier
+    game (lineups included) and grades its own predictions, beside the standard ones."""
+    settings = with_mode(real_run.settings, PRE_TIP)
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        days = [date.fromordinal(d) for d in range(SEASON_START.toordinal(), SEASON_END.toordinal() + 1)]
+        report = run_backfill(settings, warehouse, days)
+        predictions = warehouse.read_predictions(SEASON_START, SEASON_END, mode=PRE_TIP)
+        rows = grade(
+            predictions,
+            warehouse.read_box_scores(SEASON_START, SEASON_END),
+            warehouse.read_features(SEASON_START, SEASON_END),
+            pd.Timestamp.now(tz="UTC").to_pydatetime(),
+        )
+        standard = warehouse.read_predictions(SEASON_START, SEASON_END, mode=STANDARD).num_rows
+    assert report.exit_code == 0 and [m.mode for m in report.models.trained] == [PRE_TIP]
+    assert predictions.num_rows == standard  # the same population, kept beside the standard rows
+    table = accuracy_table(rows.to_pandas())
+    print("pre-tip 2022-23:\n" + format_table(table))
+    return table
+
+
+def test_pre_tip_model_floor(pre_tip_table: pd.DataFrame, real_run: RealRun) -> None:
+    ratio = pre_tip_table["mae"] / pre_tip_table["blend_mae"]
+    assert ratio["xgboost_v1"] <= 0.955
+    assert abs(pre_tip_table.loc["xgboost_v1", "bias"]) <= 0.3
+    assert ratio["xgboost_v1"] < (real_run.table["mae"] / real_run.table["blend_mae"])["xgboost_v1"]

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 from nba_ray.config import BatchingSettings
-from nba_ray.features.contract import FEATURE_DEFAULTS, FEATURE_VERSION, ZONE_CONTEXT_COLUMNS
+from nba_ray.features.contract import FEATURE_DEFAULTS, FEATURE_VERSION, STANDARD, ZONE_CONTEXT_COLUMNS
 from nba_ray.models import registry
 from nba_ray.systems.model import ModelContractError
 from nba_ray.warehouse import DateBatch, QueryTimeout, TransientWarehouseError, WarehouseError, sql
@@ -35,6 +35,7 @@ from nba_ray.warehouse.schemas import (
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
     PROP_LINES,
+    STARTING_LINEUPS,
     TABLES,
 )
 from tests.conftest import FAST_BATCHING, WarehouseFactory
@@ -118,6 +119,7 @@ def prediction_rows(game_date: date, players: Sequence[str], systems: Sequence[s
             "run_id": run_id,
             "created_at": now,
             "recommendation": "PASS",
+            "prediction_mode": STANDARD,
         }
         for p in players
         for s in systems
@@ -389,6 +391,7 @@ def accuracy_rows(game_date: date) -> pa.Table:
         "blend_points": 22.0,
         "is_voided": False,
         "void_reason": "",
+        "prediction_mode": STANDARD,
         "graded_at": datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
     }
     empty = {name: None for name in PREDICTION_ACCURACY.schema.names} | {
@@ -444,9 +447,12 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
     warehouse.replace_accuracy(accuracy, DAY, DAY)
     availability = availability_rows(DAY)
     warehouse.replace_availability(availability, [DAY])
+    lineups = availability.drop_columns(["status"]).cast(STARTING_LINEUPS.schema)
+    warehouse.replace_lineups(lineups, [DAY])
     keys = {spec.name: [(k, "ascending") for k in spec.key] for spec in TABLES}
     read_back = {
         PLAYER_AVAILABILITY.name: warehouse.read_availability(DAY, DAY),
+        STARTING_LINEUPS.name: warehouse.read_lineups(DAY, DAY),
         PLAYER_GAME_SUMMARY.name: warehouse.read_box_scores(),
         ML_FEATURE_STORE.name: warehouse.read_features(DAY, DAY),
         PLAYER_PROP_PREDICTIONS.name: warehouse.read_predictions(DAY, DAY),
@@ -454,6 +460,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
     }
     written = {
         PLAYER_AVAILABILITY.name: availability,
+        STARTING_LINEUPS.name: lineups,
         PLAYER_GAME_SUMMARY.name: pa.concat_tables(
             [box_rows(DAY - timedelta(days=back), PLAYERS, points=10 + back % 7) for back in range(1, 40, 3)]
             + [box_rows(DAY, PLAYERS, points=99)]
@@ -470,6 +477,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
     assert warehouse.table_counts() == {
         PLAYER_GAME_SUMMARY.name: 14 * 23,
         PLAYER_AVAILABILITY.name: 3,
+        STARTING_LINEUPS.name: 3,
         ML_FEATURE_STORE.name: 23,
         PROP_LINES.name: 15,
         PLAYER_PROP_PREDICTIONS.name: 4,

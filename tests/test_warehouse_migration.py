@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pyarrow as pa
 import pytest
 
+from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.warehouse import WarehouseError, sql
-from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS
+from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS, PLAYER_PROP_PREDICTIONS
 from tests.conftest import WarehouseFactory
+from tests.test_warehouse import prediction_rows
 
 DAY = date(2022, 1, 10)
 
@@ -32,9 +35,9 @@ def checkpoint(run_key: str, status: str) -> dict[str, object]:
     }
 
 
-def alter(warehouse: object, statement: str) -> None:
+def alter(warehouse: object, statement: str, table_name: str = BACKFILL_CHECKPOINTS.name) -> None:
     """DDL straight through the backend's own query primitive, as an older version's table would be."""
-    table = warehouse.dialect.table(BACKFILL_CHECKPOINTS.name)  # type: ignore[attr-defined]
+    table = warehouse.dialect.table(table_name)  # type: ignore[attr-defined]
     warehouse._run(sql.Query(f"ALTER TABLE {table} {statement}"))  # type: ignore[attr-defined]
 
 
@@ -60,3 +63,28 @@ def test_a_column_nba_ray_does_not_know_is_refused(warehouse_factory: WarehouseF
     with pytest.raises(WarehouseError, match="has column\\(s\\) operator_notes that nba-ray's") as info:
         warehouse_factory(share=old)
     assert "\n" not in str(info.value)
+
+
+def test_predictions_from_before_modes_are_standard_ones(warehouse_factory: WarehouseFactory) -> None:
+    """The mode is part of a prediction's key: rows written before it existed become `standard` on
+    migration (not NULL), so a standard rerun replaces them instead of adding a second copy."""
+    old = warehouse_factory()
+    systems = ["moving_average_baseline_v1"]
+    old.write_predictions(prediction_rows(DAY, ["a", "b"], systems, "r-old"), [DAY], systems)
+    alter(old, "DROP COLUMN prediction_mode", PLAYER_PROP_PREDICTIONS.name)
+
+    new = warehouse_factory(share=old)
+    assert set(new.read_predictions(DAY, DAY).column("prediction_mode").to_pylist()) == {STANDARD}
+    new.write_predictions(prediction_rows(DAY, ["a", "b"], systems, "r-new"), [DAY], systems)
+    pre_tip = prediction_rows(DAY, ["a"], systems, "r-pre").to_pylist()
+    pre_tip = [row | {"prediction_mode": PRE_TIP} for row in pre_tip]
+    schema = PLAYER_PROP_PREDICTIONS.schema
+    new.write_predictions(pa.Table.from_pylist(pre_tip, schema=schema), [DAY], systems, mode=PRE_TIP)
+    rows = new.read_predictions(DAY, DAY).to_pylist()
+    assert sorted((r["player_lookup"], r["prediction_mode"], r["run_id"]) for r in rows) == [
+        ("a", PRE_TIP, "r-pre"),
+        ("a", STANDARD, "r-new"),
+        ("b", STANDARD, "r-new"),
+    ]
+    with pytest.raises(ValueError, match="got rows of mode"):
+        new.write_predictions(pa.Table.from_pylist(pre_tip, schema=schema), [DAY], systems)

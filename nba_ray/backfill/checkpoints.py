@@ -29,7 +29,9 @@ SETTLED = frozenset({DONE, SKIPPED})
 
 
 def run_key(systems: SystemsSettings) -> str:
-    identity = {"feature_version": FEATURE_VERSION, "systems": sorted(systems.enabled)}
+    """What a checkpoint is of: the feature version, the set of systems and the mode (each mode's
+    predictions are their own; everything else that changes a date's result is in its `inputs`)."""
+    identity = {"feature_version": FEATURE_VERSION, "systems": sorted(systems.enabled), "mode": systems.mode}
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return f"bf-{digest[:16]}"
 

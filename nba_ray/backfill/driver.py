@@ -189,7 +189,7 @@ def run_backfill(
         report = plan_backfill(warehouse, settings, dates, resume)
         report.dry_run = dry_run
         if not train:
-            refuse_missing(report.models)
+            refuse_missing(report.models, settings.systems.mode)
         if on_plan is not None:
             on_plan(report)
         if dry_run or not report.game_dates or stop.requested:
@@ -236,13 +236,16 @@ class DatePipeline:
         self.pool = pool
         self.checkpoints = checkpoints
         self.systems = list(settings.systems.enabled_in_order)
+        self.mode = settings.systems.mode
         self.window = settings.batching.in_flight_dates
         self.on_date = on_date
 
     def run(self, dates: Sequence[date], stop: StopSignals) -> list[DateOutcome]:
         """The dates in order, until `stop` is requested; returns the outcomes of those it finished."""
         created_at = datetime.now(UTC)
-        writer = DateWriter(self.warehouse, self.checkpoints, self.systems, self.window, self.on_date)
+        writer = DateWriter(
+            self.warehouse, self.checkpoints, self.systems, self.mode, self.window, self.on_date
+        )
         with (
             writer,
             ThreadPoolExecutor(self.window, thread_name_prefix="prefetch") as loaders,

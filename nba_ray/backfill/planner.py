@@ -3,13 +3,14 @@
 Policy `per_season` (the default): a date is predicted by the model trained on every game before its
 season, i.e. with `train_end` the day before the season's first game (seasons come from the box
 scores' own `season` labels, so a late or shortened season needs no calendar rule). A registered
-model fits a season when it is `xgboost_v1`, on this build's feature version, with that `train_end`
-and the configured training parameters; the newest such model is used. Seasons without one are
+model fits a season when it is `xgboost_v1` of the run's mode (standard or pre-tip), on that mode's
+feature version, with that `train_end` and the configured training parameters; the newest such model
+is used. Seasons without one are
 trained first, as Ray tasks in parallel (`nba_ray.models.training`), and registered. A season with no
 earlier games cannot have a walk-forward model: the plan refuses it rather than use a model trained on
 the dates it predicts.
 
-Policy `pinned` (`--model VERSION`): that one registered model for every date.
+Policy `pinned` (`--model VERSION`): that one registered model (of the run's mode) for every date.
 
 Either way a model is never used on or before its `train_end` (`check_walk_forward`, per date), and
 every model the range needs is read from the registry once and shipped to the actors once.
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from nba_ray.config import Settings
-from nba_ray.features.contract import FEATURE_VERSION
+from nba_ray.features.contract import MODE_CONTRACTS
 from nba_ray.models import registry
 from nba_ray.models.registry import ModelEntry
 from nba_ray.models.training import TrainingSpec, train_on_ray, training_rows
@@ -48,9 +49,8 @@ class SeasonNeed:
     def train_end(self) -> date:
         return self.first_date - timedelta(days=1)
 
-    @property
-    def spec(self) -> TrainingSpec:
-        return TrainingSpec(f"season {self.season}", self.train_end)
+    def spec(self, mode: str) -> TrainingSpec:
+        return TrainingSpec(f"season {self.season} ({mode})", self.train_end, mode)
 
 
 @dataclass
@@ -74,7 +74,7 @@ def plan_models(warehouse: Warehouse, settings: Settings, dates: Sequence[date])
         return ModelPlan()
     if settings.model.policy == "pinned":
         assert settings.model.version is not None  # the settings validate it
-        return _pinned(warehouse, settings.model.version, dates)
+        return _pinned(warehouse, settings.model.version, settings.systems.mode, dates)
     plan = ModelPlan(_season_of=_seasons_of(warehouse, dates))
     fitting = _fitting_models(warehouse, settings)
     for need in sorted(set(plan._season_of.values()), key=lambda n: n.first_date):
@@ -89,7 +89,7 @@ def provide_models(warehouse: Warehouse, settings: Settings, plan: ModelPlan) ->
     to their dates (Ray must be connected). Returns the same plan, complete."""
     if not plan.missing:
         return plan
-    specs = [need.spec for need in plan.missing]
+    specs = [need.spec(settings.systems.mode) for need in plan.missing]
     log.info("training %d season model(s) on Ray: %s", len(specs), ", ".join(s.label for s in specs))
     artifacts = train_on_ray(training_rows(warehouse, specs), specs, settings.model.training)
     for artifact in artifacts:
@@ -113,22 +113,24 @@ def first_predictable(warehouse: Warehouse, settings: Settings) -> date | None:
     return bounds[1]["first_date"] if len(bounds) > 1 else date.max
 
 
-def refuse_missing(plan: ModelPlan) -> None:
+def refuse_missing(plan: ModelPlan, mode: str) -> None:
     """`--no-train`: the run is refused when it would have to train, naming the seasons."""
     if plan.missing:
         seasons = ", ".join(f"{n.season} (train_end {n.train_end})" for n in plan.missing)
         raise MissingModels(
-            f"no registered xgboost_v1 model for season(s) {seasons}: run without --no-train to train "
-            "them, or pin one with --model VERSION"
+            f"no registered {mode} xgboost_v1 model for season(s) {seasons}: run without --no-train to "
+            "train them, or pin one with --model VERSION"
         )
 
 
-def _pinned(warehouse: Warehouse, version: str, dates: Sequence[date]) -> ModelPlan:
+def _pinned(warehouse: Warehouse, version: str, mode: str, dates: Sequence[date]) -> ModelPlan:
     entry = _registered(warehouse, version)
     if entry is None:
         raise ModelContractError(
             f"--model {version}: no such model in model_registry (list them with `nba-ray models`)"
         )
+    if entry.mode != mode:
+        raise ModelContractError(f"--model {version} is a {entry.mode} model: this run is {mode}")
     check_walk_forward(version, entry.train_end, min(dates))
     return ModelPlan(versions=dict.fromkeys(dates, version))
 
@@ -161,9 +163,11 @@ def _seasons_of(warehouse: Warehouse, dates: Sequence[date]) -> dict[date, Seaso
 def _fitting_models(warehouse: Warehouse, settings: Settings) -> dict[date, str]:
     """train_end → the newest registered model fit for the per-season policy with that train_end."""
     params = registry.params_json(settings.model.training)
+    mode = settings.systems.mode
     fitting: dict[date, str] = {}
     for entry in registry.entries(warehouse, MODEL_SYSTEM_ID):  # oldest first: the newest wins
-        if entry.feature_version == FEATURE_VERSION and entry.params == params:
+        fits = entry.mode == mode and entry.feature_version == MODE_CONTRACTS[mode].version
+        if fits and entry.params == params:
             fitting[entry.train_end] = entry.model_version
     return fitting
 

@@ -64,12 +64,14 @@ class DateWriter:
         warehouse: Warehouse,
         checkpoints: Checkpoints,
         systems: Sequence[str],
+        mode: str,
         window: int,
         on_date: Callable[[DateOutcome], None],
     ) -> None:
         self.warehouse = warehouse
         self.checkpoints = checkpoints
         self.systems = list(systems)
+        self.mode = mode
         self.max_group = window
         self.on_date = on_date
         self.outcomes: list[DateOutcome] = []
@@ -178,7 +180,7 @@ class DateWriter:
         started = time.perf_counter()
         outcomes = [_done(p) for p in predicted]
         rows = pa.concat_tables([p.result.predictions for p in predicted])
-        self.warehouse.write_predictions(rows, [p.game_date for p in predicted], self.systems)
+        self.warehouse.write_predictions(rows, [p.game_date for p in predicted], self.systems, mode=self.mode)
         seconds = (time.perf_counter() - started) / len(predicted)
         for outcome in outcomes:
             outcome.write_seconds = seconds

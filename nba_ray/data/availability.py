@@ -17,6 +17,8 @@ itself never change the date's availability.
 
 A season's first games have no earlier rotation (the previous season's players may have left in the
 summer): only inactive-list rows are OUT there.
+
+Starting lineups (`starting_lineups`, BOX_SCORE) are the box scores' `starter` rows: five per team-game.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from nba_ray.warehouse.schemas import (
     AVAILABILITY_OUT,
     PLAYER_AVAILABILITY,
     SOURCE_BOX_SCORE,
+    STARTING_LINEUPS,
+    TableSpec,
     conform,
 )
 
-__all__ = ["PRE_GAME_INACTIVE_REASONS", "ROTATION_GAMES", "derive_availability"]
+__all__ = ["PRE_GAME_INACTIVE_REASONS", "ROTATION_GAMES", "derive_availability", "derive_lineups"]
 
 # Reasons on the inactive list, known before tip-off.
 PRE_GAME_INACTIVE_REASONS: tuple[str, ...] = ("Did Not Dress", "Not With Team", "Player Suspended")
@@ -60,11 +64,30 @@ def derive_availability(box_scores: pa.Table) -> pa.Table:
         }
     )
     unlisted = _rotation_players_without_a_row(rows)
-    frame = pd.concat([listed, unlisted], ignore_index=True)
-    frame["source"] = SOURCE_BOX_SCORE
-    frame["reported_at"] = pd.Series([None] * len(frame), dtype="object")
-    table = pa.Table.from_pandas(frame, preserve_index=False, schema=PLAYER_AVAILABILITY.schema)
-    return conform(table, PLAYER_AVAILABILITY).sort_by([(k, "ascending") for k in PLAYER_AVAILABILITY.key])
+    return _from_box_scores(pd.concat([listed, unlisted], ignore_index=True), PLAYER_AVAILABILITY)
+
+
+def derive_lineups(box_scores: pa.Table) -> pa.Table:
+    """The starters (source BOX_SCORE) of every team-game in `box_scores`, sorted by key."""
+    missing = [
+        name
+        for name in ("game_date", "team_abbr", "player_lookup", "starter")
+        if name not in box_scores.column_names
+    ]
+    if missing:
+        raise ValueError(f"box scores: missing column(s) {', '.join(missing)}")
+    rows = box_scores.select(["game_date", "team_abbr", "player_lookup", "starter"]).to_pandas()
+    starters = rows.loc[
+        rows["starter"].fillna(False).astype(bool), ["game_date", "team_abbr", "player_lookup"]
+    ]
+    starters = starters.assign(game_date=pd.to_datetime(starters["game_date"]).dt.date)
+    return _from_box_scores(starters.reset_index(drop=True), STARTING_LINEUPS)
+
+
+def _from_box_scores(frame: pd.DataFrame, spec: TableSpec) -> pa.Table:
+    frame = frame.assign(source=SOURCE_BOX_SCORE, reported_at=pd.Series([None] * len(frame), dtype="object"))
+    table = pa.Table.from_pandas(frame, preserve_index=False, schema=spec.schema)
+    return conform(table, spec).sort_by([(k, "ascending") for k in spec.key])
 
 
 def _rotation_players_without_a_row(rows: pd.DataFrame) -> pd.DataFrame:

@@ -29,10 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nba_ray.features.contract import (
-    AVAILABILITY_NONE,
     FEATURE_DEFAULTS,
     QUALITY_DEFAULT,
     QUALITY_FULL,
+    SOURCE_NONE,
 )
 from nba_ray.features.inputs import BoxScores, Targets
 from nba_ray.features.player_windows import LONG_WINDOW, PlayerWindows, windows_at
@@ -115,7 +115,7 @@ def _figures_on_each_date(box: BoxScores, played: EventSequence, availability: p
 
     known_slot = np.zeros(len(keys), dtype=bool)
     known_slot[av.slot] = True
-    source_slot = np.full(len(keys), AVAILABILITY_NONE, dtype=object)
+    source_slot = np.full(len(keys), SOURCE_NONE, dtype=object)
     source_slot[av.slot] = av.source
     own_status = _own_status(box, row_slot, av)
 

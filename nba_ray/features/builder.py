@@ -19,6 +19,7 @@ identical in `tests/reference_features.py`):
 - `inputs`: validation, team-game totals, event sequences, target rows;
 - `player_windows`: the player's own windows (points, minutes, usage, shooting mix, trend);
 - `availability`: who plays tonight (teammates' recent form, shares, points vacated);
+- `lineups`: who starts tonight (the pre-tip model's inputs);
 - `rest`: calendar figures (days of rest, back-to-backs, fatigue);
 - `team_context`: league, team and opponent figures, pace_score, rest_advantage;
 - `zones`: shot_zone_mismatch_score and the zone-context columns;
@@ -45,7 +46,7 @@ from datetime import date
 
 import pyarrow as pa
 
-from nba_ray.data.availability import derive_availability
+from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.features.availability import availability_features
 from nba_ray.features.inputs import (
     league_sequence,
@@ -55,6 +56,7 @@ from nba_ray.features.inputs import (
     team_game_totals,
     team_sequence,
 )
+from nba_ray.features.lineups import lineup_features
 from nba_ray.features.player_windows import player_window_bounds, player_window_features
 from nba_ray.features.quality import assemble, clip_to_contract
 from nba_ray.features.rest import calendar_features
@@ -67,17 +69,24 @@ __all__ = ["build_features"]
 
 
 def build_features(
-    box_scores: pa.Table, start: date, end: date, availability: pa.Table | None = None
+    box_scores: pa.Table,
+    start: date,
+    end: date,
+    availability: pa.Table | None = None,
+    lineups: pa.Table | None = None,
 ) -> pa.Table:
     """Build the feature-store rows for game dates in [start, end], conformed to `ML_FEATURE_STORE`.
 
     `box_scores` has the `player_game_summary` columns and holds every game the windows need (the
     caller passes all games up to `end`); only games strictly before each row's date are used.
     `availability` has the `player_availability` columns (the warehouse's: derived and feeds); without
-    it, availability is derived from `box_scores` as the importer would.
+    it, availability is derived from `box_scores` as the importer would; `lineups` (`starting_lineups`)
+    likewise.
     """
     if availability is None:
         availability = derive_availability(box_scores)
+    if lineups is None:
+        lineups = derive_lineups(box_scores)
     box = load_box_scores(box_scores)
     team_games = team_game_totals(box)
     played = player_sequence(box, team_games)
@@ -94,6 +103,7 @@ def build_features(
     played, availability_source = availability_features(
         box, played, targets, windows, availability, values, quality
     )
+    lineup_source = lineup_features(box, played, targets, windows, lineups, values, quality)
     calendar_features(targets, played, values, quality)
     league_now = league_to_date(targets, league, teams)
     opponent = team_features(targets, teams, league_now, values, quality)
@@ -101,4 +111,5 @@ def build_features(
     zone_features(league_now, opponent, values, quality)
     zone_context(league_now, opponent, values)
     clip_to_contract(values)
-    return assemble(box, targets, windows, values, quality, availability_source)
+    sources = {"availability_source": availability_source, "lineup_source": lineup_source}
+    return assemble(box, targets, windows, values, quality, sources)

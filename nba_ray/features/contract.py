@@ -4,11 +4,15 @@ Everything that reads or writes a feature goes through this module. A name that 
 is an error, never a silent default (the first implementation's XGBoost model saw real values for only
 9 of its 25 inputs because it asked for names the store did not have).
 
-Versions. `v1_box_25` is the 25 box-score features of SYSTEMS.md §2. `v2_avail_40` (the current one,
-what the builder writes) keeps them, in the same order and with the same values, and adds who is
-available tonight and three player figures. A model records the version it was trained on; every
-version's features are a prefix-compatible subset of the current one, so a v1 model reads its 25 columns
-from v2 rows and predicts exactly what it predicted before.
+Versions. `v1_box_25` is the 25 box-score features of SYSTEMS.md §2. `v2_avail_40` keeps them, in the
+same order and with the same values, and adds who is available tonight and three player figures.
+`v3_lineups_43` (the current one, what the builder writes) adds who starts tonight. A model records the
+version it was trained on; every version's features are a prefix of the current one, so a v1 model reads
+its 25 columns from v3 rows and predicts exactly what it predicted before.
+
+Modes. Availability is known in the morning (the injury report); starting lineups about 30 minutes
+before tip-off. A `standard` model is trained on `v2_avail_40` and never sees lineups; a `pre_tip` model
+is trained on `v3_lineups_43` (`MODE_CONTRACTS`). Rows keep both, so one feature store serves both modes.
 """
 
 from __future__ import annotations
@@ -95,10 +99,29 @@ _PLAYER_FEATURES: tuple[Feature, ...] = (
     Feature("points_per_minute_season", 0.45, 0.0, _INF),
 )
 
+# v3: who starts tonight (features/lineups.py), from the announced lineup of the player's team. With no
+# lineup for the team-date, no news: the player starts as often as he has lately.
+_LINEUP_FEATURES: tuple[Feature, ...] = (
+    Feature("starter_tonight", 0.5, 0.0, 1.0),
+    Feature("starts_last_10", 0.5, 0.0, 1.0),
+    Feature("starter_vs_recent", 0.0, -1.0, 1.0),
+)
+
 V1_BOX_25 = Contract("v1_box_25", _BOX_FEATURES)
 V2_AVAIL_40 = Contract("v2_avail_40", _BOX_FEATURES + _AVAILABILITY_FEATURES + _PLAYER_FEATURES)
-CONTRACTS: dict[str, Contract] = {c.version: c for c in (V1_BOX_25, V2_AVAIL_40)}
-CURRENT = V2_AVAIL_40
+V3_LINEUPS_43 = Contract("v3_lineups_43", V2_AVAIL_40.features + _LINEUP_FEATURES)
+CONTRACTS: dict[str, Contract] = {c.version: c for c in (V1_BOX_25, V2_AVAIL_40, V3_LINEUPS_43)}
+CURRENT = V3_LINEUPS_43
+
+# What a model of each mode is trained on (see the module docstring).
+STANDARD, PRE_TIP = "standard", "pre_tip"
+MODES: tuple[str, ...] = (STANDARD, PRE_TIP)
+MODE_CONTRACTS: dict[str, Contract] = {STANDARD: V2_AVAIL_40, PRE_TIP: V3_LINEUPS_43}
+# The features whose quality makes `feature_quality_score`: the standard ones, so a row's score (and the
+# standard systems' confidence) never depends on whether a lineup was announced; the pre-tip model
+# counts its lineup features on top (`systems/xgboost_system.py`).
+QUALITY_FEATURE_NAMES: tuple[str, ...] = V2_AVAIL_40.names
+LINEUP_FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in _LINEUP_FEATURES)
 
 FEATURE_VERSION = CURRENT.version
 FEATURES: tuple[Feature, ...] = CURRENT.features
@@ -133,8 +156,9 @@ QUALITY_FULL = 100.0
 QUALITY_PARTIAL = 75.0
 QUALITY_DEFAULT = 40.0
 DATA_SOURCES: tuple[str, ...] = ("current_season", "mixed", "previous_season", "defaults")
-# Where a row's availability came from (player_availability's source), or NONE when nothing was known.
-AVAILABILITY_NONE = "NONE"
+# Where a row's availability (its lineup) came from: player_availability's (starting_lineups') source,
+# or NONE when nothing was known.
+SOURCE_NONE = "NONE"
 
 
 class UnknownFeatureError(KeyError):

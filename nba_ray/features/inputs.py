@@ -43,7 +43,7 @@ STATS = (
 
 REQUIRED_COLUMNS = (
     *("season", "game_id", "game_date", "team_abbr", "opponent_team_abbr", "is_home"),
-    *("player_id", "player_lookup", "minutes_played", "dnp_reason", *STATS),
+    *("player_id", "player_lookup", "starter", "minutes_played", "dnp_reason", *STATS),
 )
 
 
@@ -67,6 +67,7 @@ class BoxScores:
     season: np.ndarray  # season start year, e.g. 2021 for "2021-22"
     played: np.ndarray
     inactive: np.ndarray
+    starter: np.ndarray  # the box score lists him among the starters
     is_home: np.ndarray
     stats: Columns  # float64; 0 on rows that did not play (they never enter a window)
     player_values: pa.Array  # player_lookup of each player code
@@ -137,6 +138,7 @@ def load_box_scores(table: pa.Table) -> BoxScores:
         season=_season_start_years(table.column("season")),
         played=played,
         inactive=inactive,
+        starter=pc.fill_null(table.column("starter"), False).to_numpy(zero_copy_only=False),
         is_home=pc.fill_null(table.column("is_home"), False).to_numpy(zero_copy_only=False),
         stats=stats,
         player_values=player_values,
@@ -278,6 +280,7 @@ def player_sequence(box: BoxScores, tg: TeamGames) -> EventSequence:
         "points_three": THREE_POINTS * s["three_pt_made"],
         "usage_plays": s["fg_attempted"] + FT_POSSESSION_WEIGHT * s["ft_attempted"] + s["turnovers"],
         "usage_share": s["minutes"] * team_plays / (team_minutes / PLAYERS_ON_COURT),
+        "started": box.starter[rows].astype(np.float64),
     }
     seq = EventSequence.build(box.player[rows], box.day[rows], box.season[rows], values)
     # A game is the second night of a back-to-back when the player's previous played game was the day before.

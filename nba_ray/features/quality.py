@@ -7,8 +7,9 @@ when the base is the current season; `recent_trend`: needs all 5 games, else it 
 Team/opponent windows: 100 with the full 10/15 current-season games, 75 with 1…k−1, 40 when defaulted to
 the league figure. `is_home` and the calendar figures: 100 (40 without a previous game). A feature
 derived from other features takes the lowest quality among its inputs. League figures count as
-computed. `feature_quality_score` = the mean over the contract's features. Finally every feature is
-clipped to its contract range.
+computed. `feature_quality_score` = the mean over the standard contract's features
+(`QUALITY_FEATURE_NAMES`: a lineup, announced or not, never moves it). Finally every feature is clipped
+to its contract range.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from nba_ray.features.contract import FEATURE_NAMES, FEATURE_VERSION, FEATURES, ZONE_CONTEXT_COLUMNS
+from nba_ray.features.contract import (
+    FEATURE_NAMES,
+    FEATURE_VERSION,
+    FEATURES,
+    QUALITY_FEATURE_NAMES,
+    ZONE_CONTEXT_COLUMNS,
+)
 from nba_ray.features.inputs import BoxScores, Targets
 from nba_ray.features.player_windows import PlayerWindows
 from nba_ray.features.sequence import Columns
@@ -24,8 +31,8 @@ from nba_ray.warehouse.schemas import ML_FEATURE_STORE, conform
 
 
 def feature_quality_score(quality: Columns) -> np.ndarray:
-    """SYSTEMS §2.1: the mean over the contract features of their 100 / 75 / 40 quality."""
-    return np.mean(np.vstack([quality[name] for name in FEATURE_NAMES]), axis=0)
+    """SYSTEMS §2.1: the mean over the standard contract's features of their 100 / 75 / 40 quality."""
+    return np.mean(np.vstack([quality[name] for name in QUALITY_FEATURE_NAMES]), axis=0)
 
 
 def clip_to_contract(values: Columns) -> None:
@@ -39,7 +46,7 @@ def assemble(
     windows: PlayerWindows,
     values: Columns,
     quality: Columns,
-    availability_source: np.ndarray,
+    sources: dict[str, np.ndarray],
 ) -> pa.Table:
     """Target keys + features + zone context + quality, cast to `ML_FEATURE_STORE`, sorted by key."""
     numeric = (*FEATURE_NAMES, *ZONE_CONTEXT_COLUMNS)
@@ -62,6 +69,7 @@ def assemble(
     columns["feature_quality_score"] = pa.array(feature_quality_score(quality), pa.float64())
     columns["games_in_history"] = pa.array(windows.history, pa.int64())
     columns["data_source"] = pa.array(windows.data_source().tolist(), pa.string())
-    columns["availability_source"] = pa.array(availability_source.tolist(), pa.string())
+    for name, source in sources.items():  # availability_source, lineup_source
+        columns[name] = pa.array(source.tolist(), pa.string())
     table = conform(pa.table(columns), ML_FEATURE_STORE)
     return table.sort_by([("game_date", "ascending"), ("player_lookup", "ascending")])

@@ -53,6 +53,7 @@ _PASSTHROUGH = (
     "game_date",
     "player_lookup",
     "system_id",
+    "prediction_mode",
     "predicted_points",
     "confidence_score",
     "recommendation",

@@ -43,6 +43,7 @@ def registry_row(artifact: ModelArtifact) -> pa.Table:
         "model_version": artifact.version_id,
         "system_id": meta.system_id,
         "feature_version": meta.feature_version,
+        "mode": meta.mode,
         "train_start": meta.train_start,
         "train_end": meta.train_end,
         "row_count": meta.rows,
@@ -120,6 +121,7 @@ class ModelEntry:
     model_version: str
     system_id: str
     feature_version: str
+    mode: str
     train_start: date
     train_end: date
     row_count: int

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import ray
 
+from nba_ray.features.contract import STANDARD
 from nba_ray.systems.model import ModelArtifact, parse_metadata, train_model
 from nba_ray.systems.settings import XGBoostTrainParams
 from nba_ray.warehouse.base import EARLIEST_DATE, Warehouse
@@ -34,10 +35,12 @@ class NoTrainingRows(ValueError):
 
 @dataclass(frozen=True)
 class TrainingSpec:
-    """One model to train: every played game up to and including `train_end` (`label` names it)."""
+    """One model to train: every played game up to and including `train_end`, on the inputs of `mode`
+    (`label` names it)."""
 
     label: str
     train_end: date
+    mode: str = STANDARD
 
 
 def training_rows(warehouse: Warehouse, specs: Sequence[TrainingSpec]) -> pa.Table:
@@ -55,7 +58,7 @@ def train_one(rows: pa.Table, spec: TrainingSpec, params: XGBoostTrainParams) ->
         )
     frame: pd.DataFrame = upto.to_pandas()
     first = min(frame["game_date"])
-    return train_model(frame, train_start=first, train_end=spec.train_end, params=params)
+    return train_model(frame, train_start=first, train_end=spec.train_end, params=params, mode=spec.mode)
 
 
 @ray.remote(max_retries=1)

@@ -59,7 +59,12 @@ ENSEMBLE_COMPONENT_IDS: tuple[str, ...] = tuple(s for s in SYSTEM_IDS if s != EN
 HISTORY_COLUMNS: tuple[str, ...] = tuple(HISTORY_SCHEMA.names)
 
 # Columns of the feature frame besides the 25 features and the zone context.
-FEATURE_META_COLUMNS: tuple[str, ...] = ("feature_quality_score", "games_in_history", "availability_source")
+FEATURE_META_COLUMNS: tuple[str, ...] = (
+    "feature_quality_score",
+    "games_in_history",
+    "availability_source",
+    "lineup_source",
+)
 REQUIRED_FEATURE_COLUMNS: tuple[str, ...] = FEATURE_NAMES + ZONE_CONTEXT_COLUMNS + FEATURE_META_COLUMNS
 
 # Lines (SYSTEMS.md §4).

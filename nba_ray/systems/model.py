@@ -1,6 +1,7 @@
 """The `xgboost_v1` model artifact: training (walk-forward), saving, loading against the feature contract.
 
-Training (`train_model`). Rows are feature-store rows (the 25 contract features) joined to the actual
+Training (`train_model`). Rows are feature-store rows (the features of the mode's contract: standard
+models read `v2_avail_40`, pre-tip models `v3_lineups_43`, `MODE_CONTRACTS`) joined to the actual
 points of that game, all dated within [train_start, train_end] — rows outside the range are an error,
 because a model used for a date range must be trained only on games before it. The last
 `validation_fraction` of the distinct dates (by date, never at random) are held out; each candidate
@@ -34,7 +35,14 @@ import pandas as pd
 import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from nba_ray.features.contract import CONTRACTS, CURRENT, FEATURE_NAMES, FEATURE_VERSION, Contract
+from nba_ray.features.contract import (
+    CONTRACTS,
+    FEATURE_NAMES,
+    FEATURE_VERSION,
+    MODE_CONTRACTS,
+    STANDARD,
+    Contract,
+)
 from nba_ray.systems.rules import blend_baseline
 from nba_ray.systems.settings import XGBoostTrainParams
 
@@ -69,6 +77,7 @@ class ModelMetadata(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     system_id: str = MODEL_SYSTEM_ID
+    mode: str = STANDARD  # models registered before pre-tip mode existed were all standard
     feature_version: str
     features: list[str]
     train_start: date
@@ -277,10 +286,12 @@ def train_model(
     params: XGBoostTrainParams | None = None,
     nthread: int | None = None,
     created_at: datetime | None = None,
-    contract: Contract = CURRENT,
+    mode: str = STANDARD,
+    contract: Contract | None = None,
 ) -> ModelArtifact:
-    """Train `xgboost_v1` walk-forward on `rows` (the contract's features, actual_points, game_date);
-    see the module doc. `contract` is the current one except to reproduce an older model's inputs."""
+    """Train `xgboost_v1` walk-forward on `rows` (the mode's contract features, actual_points,
+    game_date); see the module doc. `contract` overrides the mode's only to reproduce an older model."""
+    contract = contract or MODE_CONTRACTS[mode]
     params = params or XGBoostTrainParams()
     threads = nthread or params.nthread
     names = contract.names
@@ -315,6 +326,7 @@ def train_model(
     )
     raw = bytes(final.save_raw("json"))
     metadata = ModelMetadata(
+        mode=mode,
         feature_version=contract.version,
         features=list(names),
         train_start=train_start,

@@ -165,7 +165,9 @@ class Predictor:
             created_at = created_at.replace(tzinfo=UTC)
         context = _RowContext.of(batch)
         tables = [
-            _prediction_table(context, game_date, system, results[system.system_id], run_id, created_at)
+            _prediction_table(
+                context, game_date, system, results[system.system_id], run_id, created_at, self.settings.mode
+            )
             for system in systems
         ]
         predictions = _ordered(pa.concat_tables(tables), self.system_ids)
@@ -237,6 +239,7 @@ def _prediction_table(
     result: SystemResult,
     run_id: str,
     created_at: datetime,
+    mode: str,
 ) -> pa.Table:
     """One system's rows in the `player_prop_predictions` layout (§5)."""
     pred = result.predictions
@@ -279,6 +282,7 @@ def _prediction_table(
         "feature_quality_score": pa.array(shared["feature_quality_score"], pa.float64(), from_pandas=True),
         "availability_source": strings(shared["availability_source"]),
         "model_version": repeated(system.model_version, pa.string()),
+        "prediction_mode": repeated(mode, pa.string()),
         "run_id": repeated(run_id, pa.string()),
         "created_at": repeated(created_at, pa.timestamp("us", tz="UTC")),
     }

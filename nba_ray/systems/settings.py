@@ -352,8 +352,14 @@ class XGBoostTrainParams(_Frozen):
 
 
 class SystemsSettings(_Frozen):
-    """The `systems` section of the project's configuration."""
+    """The `systems` section of the project's configuration.
 
+    `mode`: what the systems may know. `standard`: availability (the injury report, known in the
+    morning). `pre_tip`: the announced starting lineups too, about 30 minutes before tip-off;
+    `xgboost_v1` then predicts with a model trained on the lineup features (`features/contract.py`),
+    and the predictions are kept apart from the standard ones (`prediction_mode`)."""
+
+    mode: Literal["standard", "pre_tip"] = "standard"
     enabled: list[str] = Field(default_factory=lambda: list(SYSTEM_IDS))
     min_history_games: int = Field(default=3, ge=0)
     moving_average: MovingAverageSettings = Field(default_factory=MovingAverageSettings)

@@ -1,7 +1,9 @@
 """`xgboost_v1` (SYSTEMS.md §3.4): the trained booster of `nba_ray.systems.model` on its contract's features.
 
 The artifact is loaded once (by the runner) and handed in; this module never trains or reads files.
-Confidence is on 0–100: start + feature-quality tiers + std-L10 tiers, clamped; stored /100.
+Confidence is on 0–100: start + feature-quality tiers + std-L10 tiers, clamped; stored /100. A pre-tip
+model's quality also counts its lineup features (100 with an announced lineup, 40 without), so its
+confidence drops where no lineup was known.
 """
 
 from __future__ import annotations
@@ -10,8 +12,16 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nba_ray.features.contract import (
+    LINEUP_FEATURE_NAMES,
+    PRE_TIP,
+    QUALITY_DEFAULT,
+    QUALITY_FEATURE_NAMES,
+    QUALITY_FULL,
+    SOURCE_NONE,
+)
 from nba_ray.systems.base import PlayerBatch, PredictionSystem, SystemResult
-from nba_ray.systems.model import ModelArtifact, check_contract
+from nba_ray.systems.model import ModelArtifact, ModelContractError, check_contract
 from nba_ray.systems.rules import publish, tiered
 from nba_ray.systems.settings import SystemsSettings, XGBoostConfidence, XGBoostSettings
 
@@ -21,6 +31,15 @@ def xgboost_confidence(
 ) -> np.ndarray:
     raw = rule.start + tiered(quality, rule.quality) + tiered(points_std_last_10, rule.points_std_last_10)
     return np.clip(raw, rule.low, rule.high)
+
+
+def pre_tip_quality(batch: PlayerBatch) -> np.ndarray:
+    """The feature quality over the pre-tip contract: the standard features' score and the lineup
+    features', full with an announced lineup and defaulted without."""
+    announced = batch.features["lineup_source"].to_numpy(dtype=object) != SOURCE_NONE
+    lineup = np.where(announced, QUALITY_FULL, QUALITY_DEFAULT)
+    standard, extra = len(QUALITY_FEATURE_NAMES), len(LINEUP_FEATURE_NAMES)
+    return (standard * batch.quality + extra * lineup) / (standard + extra)
 
 
 class XGBoostSystem(PredictionSystem[XGBoostSettings]):
@@ -45,10 +64,17 @@ class XGBoostSystem(PredictionSystem[XGBoostSettings]):
                 "xgboost_v1 is enabled but no model was given: train one with `nba-ray train`, "
                 "or disable xgboost_v1"
             )
+        if artifact.metadata.mode != settings.mode:
+            flag = " --pre-tip" if settings.mode == PRE_TIP else ""
+            raise ModelContractError(
+                f"model {artifact.version_id} was trained for {artifact.metadata.mode} predictions, not "
+                f"{settings.mode}: train one with `nba-ray train{flag}`"
+            )
         return cls(settings.xgboost, artifact, min_history_games=settings.min_history_games)
 
     def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         s = self.settings
         raw = self.artifact.predict(batch.feature_matrix(self.artifact.feature_names))
-        confidence = xgboost_confidence(batch.quality, batch.feature("points_std_last_10"), s.confidence)
+        quality = pre_tip_quality(batch) if self.artifact.metadata.mode == PRE_TIP else batch.quality
+        confidence = xgboost_confidence(quality, batch.feature("points_std_last_10"), s.confidence)
         return publish(batch, raw, confidence, 100.0, s.recommendation)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nba_ray.features.contract import FEATURE_VERSION
+from nba_ray.features.contract import FEATURE_VERSION, STANDARD
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
 from nba_ray.warehouse.fingerprints import by_date, date_fingerprints, input_name
@@ -38,6 +38,7 @@ from nba_ray.warehouse.schemas import (
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
     PROP_LINES,
+    STARTING_LINEUPS,
     TABLES,
     TableSpec,
     conform,
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from nba_ray.config import BatchingSettings
 
 log = logging.getLogger(__name__)
+# How predictions and their grades are read back: by date, player, system, then mode.
+_BY_PLAYER_SYSTEM = "game_date, player_lookup, system_id, prediction_mode"
 T = TypeVar("T")
 # Bounds for "every date": reads without a range use them instead of a second, unbounded query.
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
@@ -127,6 +130,14 @@ class Warehouse(ABC):
             )
         return [field for field in spec.schema if field.name not in existing]
 
+    def fill_added(self, spec: TableSpec, added: Sequence[pa.Field]) -> None:
+        """Give the old rows of just-added columns their `filled_on_migration` value (a backend calls
+        this right after adding them)."""
+        for field in added:
+            value = spec.filled_on_migration.get(field.name)
+            if value is not None:
+                self.query(sql.fill_nulls(self.dialect, spec.name, field.name, value))
+
     def __enter__(self) -> Warehouse:
         return self
 
@@ -183,18 +194,31 @@ class Warehouse(ABC):
         Box-score imports replace every source on the dates they cover (the games were played: what the
         box scores say supersedes a feed); a feed replaces only the feed rows of its dates.
         """
+        return self._replace_reported(PLAYER_AVAILABILITY, rows, dates, source)
+
+    def read_availability(self, start: date | None = None, end: date | None = None) -> pa.Table:
+        return self._read_reported(PLAYER_AVAILABILITY, start, end)
+
+    def replace_lineups(self, rows: pa.Table, dates: Sequence[date], source: str | None = None) -> int:
+        """Replace the starting lineups of `dates` (of one `source` when given), as availability."""
+        return self._replace_reported(STARTING_LINEUPS, rows, dates, source)
+
+    def read_lineups(self, start: date | None = None, end: date | None = None) -> pa.Table:
+        return self._read_reported(STARTING_LINEUPS, start, end)
+
+    def _replace_reported(
+        self, spec: TableSpec, rows: pa.Table, dates: Sequence[date], source: str | None
+    ) -> int:
         if not dates:
             return 0
         condition: sql.Condition = {"game_date": list(dates)}
         if source is not None:
             condition = {**condition, "source": source}
-        return self._replace_where(PLAYER_AVAILABILITY, rows, condition)
+        return self._replace_where(spec, rows, condition)
 
-    def read_availability(self, start: date | None = None, end: date | None = None) -> pa.Table:
+    def _read_reported(self, spec: TableSpec, start: date | None, end: date | None) -> pa.Table:
         low, high = start or EARLIEST_DATE, end or LATEST_DATE
-        return self._read(
-            PLAYER_AVAILABILITY, {"game_date": sql.Between(low, high)}, "game_date, team_abbr, player_lookup"
-        )
+        return self._read(spec, {"game_date": sql.Between(low, high)}, "game_date, team_abbr, player_lookup")
 
     def season_bounds(self) -> pa.Table:
         """`season`, `first_date`, `last_date` of every season with box scores, in order."""
@@ -319,22 +343,36 @@ class Warehouse(ABC):
         return DateBatch(game_date, features.take(order), history, lines)
 
     # ---- predictions, grading, checkpoints -------------------------------------------------------
-    def write_predictions(self, rows: pa.Table, dates: Sequence[date], systems: Sequence[str]) -> int:
-        """One bulk load that atomically replaces the rows of (dates × systems) with `rows`."""
-        return self._replace_where(
-            PLAYER_PROP_PREDICTIONS, rows, {"game_date": list(dates), "system_id": list(systems)}
+    def write_predictions(
+        self, rows: pa.Table, dates: Sequence[date], systems: Sequence[str], *, mode: str = STANDARD
+    ) -> int:
+        """One bulk load that atomically replaces the rows of (dates × systems) in `mode` with `rows`
+        (the other mode's predictions of the same dates stay)."""
+        modes = (
+            set(rows.column("prediction_mode").to_pylist())
+            if "prediction_mode" in rows.column_names
+            else set()
+        )
+        if modes - {mode}:
+            raise ValueError(
+                f"write_predictions in mode {mode!r} got rows of mode(s) {sorted(modes - {mode}, key=str)}"
+            )
+        condition = {"game_date": list(dates), "system_id": list(systems), "prediction_mode": mode}
+        return self._replace_where(PLAYER_PROP_PREDICTIONS, rows, condition)
+
+    def read_predictions(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
+        """Predictions of [start, end], of one mode when given."""
+        return self._read(
+            PLAYER_PROP_PREDICTIONS, _dated(start, end, mode), "game_date, player_lookup, system_id"
         )
 
-    def read_predictions(self, start: date, end: date) -> pa.Table:
-        condition = {"game_date": sql.Between(start, end)}
-        return self._read(PLAYER_PROP_PREDICTIONS, condition, "game_date, player_lookup, system_id")
+    def replace_accuracy(self, rows: pa.Table, start: date, end: date, *, mode: str = STANDARD) -> int:
+        return self._replace_where(PREDICTION_ACCURACY, rows, _dated(start, end, mode))
 
-    def replace_accuracy(self, rows: pa.Table, start: date, end: date) -> int:
-        return self._replace_where(PREDICTION_ACCURACY, rows, {"game_date": sql.Between(start, end)})
-
-    def read_accuracy(self, start: date, end: date) -> pa.Table:
-        condition = {"game_date": sql.Between(start, end)}
-        return self._read(PREDICTION_ACCURACY, condition, "game_date, player_lookup, system_id")
+    def read_accuracy(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
+        return self._read(
+            PREDICTION_ACCURACY, _dated(start, end, mode), "game_date, player_lookup, system_id"
+        )
 
     def write_checkpoints(self, run_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Upsert the checkpoint rows of one run key (one write for a whole group of dates)."""
@@ -368,3 +406,11 @@ class Warehouse(ABC):
             spec.name: int(self.query(sql.count_rows(self.dialect, spec.name)).column("n")[0].as_py())
             for spec in TABLES
         }
+
+
+def _dated(start: date, end: date, mode: str | None) -> sql.Condition:
+    """[start, end], in one prediction mode when given."""
+    condition: dict[str, Any] = {"game_date": sql.Between(start, end)}
+    if mode is not None:
+        condition["prediction_mode"] = mode
+    return condition

@@ -331,6 +331,7 @@ class BigQueryWarehouse(Warehouse):
                     self._client.update_table(
                         existing, ["schema"], retry=self._retry, timeout=self._write_timeout
                     )
+                    self.fill_added(spec, added)
         except Exception as err:
             raise _translate(err, "table creation") from err
 

@@ -75,8 +75,10 @@ class DuckDBWarehouse(Warehouse):
             columns = ", ".join(f"{f.name} {_DUCKDB_TYPES[f.type]}" for f in spec.schema)
             self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
             existing = [row[0] for row in self._con.execute(f"DESCRIBE {table}").fetchall()]
-            for field in self.columns_to_add(spec, existing, f"{self.path}:{spec.name}"):
+            added = self.columns_to_add(spec, existing, f"{self.path}:{spec.name}")
+            for field in added:
                 self._con.execute(f"ALTER TABLE {table} ADD COLUMN {field.name} {_DUCKDB_TYPES[field.type]}")
+            self.fill_added(spec, added)
 
     def close(self) -> None:
         self._con.close()

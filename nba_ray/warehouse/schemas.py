@@ -7,20 +7,25 @@ be added, renamed or retyped in one place only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from nba_ray.features.contract import FEATURE_NAMES, ZONE_CONTEXT_COLUMNS
+from nba_ray.features.contract import FEATURE_NAMES, STANDARD, ZONE_CONTEXT_COLUMNS
 
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A warehouse table: name, Arrow schema and unique key (also the clustering columns)."""
+    """A warehouse table: name, Arrow schema and unique key (also the clustering columns).
+
+    `filled_on_migration`: the value a column added by a later version takes on the rows an earlier
+    version wrote, where NULL would be wrong (a key column, or one that names what made a row)."""
 
     name: str
     schema: pa.Schema
     key: tuple[str, ...]
+    filled_on_migration: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def partitioned_by_date(self) -> bool:
@@ -97,6 +102,7 @@ ML_FEATURE_STORE = TableSpec(
             ("games_in_history", pa.int64()),
             ("data_source", pa.string()),
             ("availability_source", pa.string()),
+            ("lineup_source", pa.string()),
         )
     ),
     ("game_date", "player_lookup", "feature_version"),
@@ -145,11 +151,14 @@ PLAYER_PROP_PREDICTIONS = TableSpec(
             ("feature_quality_score", pa.float64()),
             ("availability_source", pa.string()),
             ("model_version", pa.string()),
+            # standard / pre_tip (features/contract.py MODES): each mode's predictions are kept apart.
+            ("prediction_mode", pa.string()),
             ("run_id", pa.string()),
             ("created_at", pa.timestamp("us", tz="UTC")),
         )
     ),
-    ("game_date", "player_lookup", "system_id"),
+    ("game_date", "player_lookup", "system_id", "prediction_mode"),
+    {"prediction_mode": STANDARD},
 )
 
 PREDICTION_ACCURACY = TableSpec(
@@ -178,10 +187,12 @@ PREDICTION_ACCURACY = TableSpec(
             ("blend_points", pa.float64()),
             ("is_voided", pa.bool_()),
             ("void_reason", pa.string()),
+            ("prediction_mode", pa.string()),
             ("graded_at", pa.timestamp("us", tz="UTC")),
         )
     ),
-    ("game_date", "player_lookup", "system_id"),
+    ("game_date", "player_lookup", "system_id", "prediction_mode"),
+    {"prediction_mode": STANDARD},
 )
 
 BACKFILL_CHECKPOINTS = TableSpec(
@@ -229,6 +240,24 @@ PLAYER_AVAILABILITY = TableSpec(
     ("game_date", "team_abbr", "player_lookup"),
 )
 
+# Who starts tonight: one row per announced starter (SYSTEMS.md §1). Derived from the box scores'
+# `starter` on import (source BOX_SCORE) or loaded from a lineups feed before tip-off (source FEED); a
+# team-date with no rows has no announced lineup.
+STARTING_LINEUPS = TableSpec(
+    "starting_lineups",
+    pa.schema(
+        _fields(
+            ("game_date", pa.date32()),
+            ("team_abbr", pa.string()),
+            ("player_lookup", pa.string()),
+            ("source", pa.string()),
+            ("reported_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("game_date", "team_abbr", "player_lookup"),
+)
+STARTERS_PER_TEAM = 5
+
 # One row per (input, date): the digest of that date's rows of an input table, written with them
 # (`warehouse/fingerprints.py`), so a backfill can tell which done dates were computed from other data.
 INPUT_FINGERPRINTS = TableSpec(
@@ -257,6 +286,7 @@ MODEL_REGISTRY = TableSpec(
             ("feature_version", pa.string()),
             ("train_start", pa.date32()),
             ("train_end", pa.date32()),
+            ("mode", pa.string()),  # standard / pre_tip: the inputs the model was trained on
             ("row_count", pa.int64()),  # not `rows`: a reserved word in GoogleSQL
             ("validation_mae", pa.float64()),
             ("validation_bias", pa.float64()),
@@ -270,6 +300,7 @@ MODEL_REGISTRY = TableSpec(
         )
     ),
     ("model_version",),
+    {"mode": STANDARD},
 )
 # The registry's columns without the artifact bytes: what listing and lookups read.
 MODEL_REGISTRY_LISTING: tuple[str, ...] = tuple(
@@ -279,6 +310,7 @@ MODEL_REGISTRY_LISTING: tuple[str, ...] = tuple(
 TABLES: tuple[TableSpec, ...] = (
     PLAYER_GAME_SUMMARY,
     PLAYER_AVAILABILITY,
+    STARTING_LINEUPS,
     ML_FEATURE_STORE,
     PROP_LINES,
     PLAYER_PROP_PREDICTIONS,

@@ -129,6 +129,14 @@ def select_where(
     return Query(f"SELECT {selected} FROM {dialect.table(table)} WHERE {clause.sql}{order}", clause.params)
 
 
+def fill_nulls(dialect: Dialect, table: str, column: str, value: str) -> Query:
+    """`UPDATE table SET column = value WHERE column IS NULL`: a migrated column on the old rows."""
+    return Query(
+        f"UPDATE {dialect.table(table)} SET {column} = {dialect.param('value')} WHERE {column} IS NULL",
+        (Param("value", value, "STRING"),),
+    )
+
+
 def game_dates(dialect: Dialect, start: date, end: date) -> Query:
     return Query(
         f"SELECT DISTINCT game_date FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} "
