@@ -155,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.set_defaults(run=run)
         return cmd
 
+    def run_options(cmd: argparse.ArgumentParser) -> None:
+        """What every command that runs a backfill takes."""
+        cmd.add_argument("--systems", default=None, help="comma-separated system ids (default: config)")
+        cmd.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+        pre_tip(cmd)
+
     def pre_tip(cmd: argparse.ArgumentParser) -> None:
         cmd.add_argument(
             "--pre-tip",
@@ -193,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--start", default=None, help="first date, YYYY-MM-DD")
     backfill.add_argument("--end", default=None, help="last date, YYYY-MM-DD")
     backfill.add_argument("--dates", default=None, help="comma-separated dates instead of a range")
-    backfill.add_argument("--systems", default=None, help="comma-separated system ids (default: config)")
+    run_options(backfill)
     backfill.add_argument(
         "--resume",
         action=argparse.BooleanOptionalAction,
@@ -212,17 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="train the season models the registry lacks first (default), or refuse (--no-train)",
     )
-    backfill.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
-    pre_tip(backfill)
     catch_up = command(
         "catch-up",
         "Backfill every game date with feature rows, redoing only what is missing, failed or stale.",
         _catch_up,
     )
-    catch_up.add_argument("--systems", default=None, help="comma-separated system ids (default: config)")
     catch_up.add_argument("--dry-run", action="store_true", help="list each date to redo and why, then stop")
-    catch_up.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
-    pre_tip(catch_up)
+    run_options(catch_up)
     grade = command(
         "grade", "Grade predictions in a range against box scores; print the table, write a report.", _grade
     )

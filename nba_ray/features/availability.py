@@ -34,10 +34,10 @@ from nba_ray.features.contract import (
     QUALITY_FULL,
     SOURCE_NONE,
 )
-from nba_ray.features.inputs import BoxScores, Targets
+from nba_ray.features.inputs import BoxScores, Targets, prefer_box_scores
 from nba_ray.features.player_windows import LONG_WINDOW, PlayerWindows, windows_at
 from nba_ray.features.sequence import DAY_KEY_BASE, Columns, EventSequence, ratio
-from nba_ray.warehouse.schemas import AVAILABILITY_ACTIVE, AVAILABILITY_OUT, SOURCE_BOX_SCORE
+from nba_ray.warehouse.schemas import AVAILABILITY_ACTIVE, AVAILABILITY_OUT
 
 __all__ = ["AVAILABILITY_FIGURES", "availability_features"]
 
@@ -158,10 +158,7 @@ def _availability_rows(box: BoxScores, availability: pa.Table, keys: np.ndarray)
     slot = np.clip(np.searchsorted(keys, key), 0, max(len(keys) - 1, 0))
     in_box = (team_code >= 0) & (keys[slot] == key) if len(keys) else np.zeros(len(key), dtype=bool)
     source = availability["source"].to_numpy(zero_copy_only=False).astype(object)
-    rank = np.where(source == SOURCE_BOX_SCORE, 0, 1)  # box scores supersede a feed
-    best = np.full(len(keys), 2)
-    np.minimum.at(best, slot[in_box], rank[in_box])
-    keep = in_box & (rank == best[slot])
+    keep = in_box & prefer_box_scores(key, source)
     return _Listed(
         slot=slot[keep],
         player=pc.fill_null(player, -1).to_numpy().astype(np.int64)[keep],

@@ -18,6 +18,7 @@ is trained on `v3_lineups_43` (`MODE_CONTRACTS`). Rows keep both, so one feature
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,10 @@ CONTRACTS: dict[str, Contract] = {c.version: c for c in (V1_BOX_25, V2_AVAIL_40,
 CURRENT = V3_LINEUPS_43
 
 # What a model of each mode is trained on (see the module docstring).
-STANDARD, PRE_TIP = "standard", "pre_tip"
-MODES: tuple[str, ...] = (STANDARD, PRE_TIP)
+Mode = Literal["standard", "pre_tip"]
+STANDARD: Mode = "standard"
+PRE_TIP: Mode = "pre_tip"
+MODES: tuple[Mode, ...] = get_args(Mode)
 MODE_CONTRACTS: dict[str, Contract] = {STANDARD: V2_AVAIL_40, PRE_TIP: V3_LINEUPS_43}
 # The features whose quality makes `feature_quality_score`: the standard ones, so a row's score (and the
 # standard systems' confidence) never depends on whether a lineup was announced; the pre-tip model

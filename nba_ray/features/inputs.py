@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from nba_ray.data.availability import PRE_GAME_INACTIVE_REASONS
 from nba_ray.features.sequence import DAY_KEY_BASE, Columns, EventSequence
+from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE
 
 # --- Basketball formulas -------------------------------------------------------------------------------
 FT_POSSESSION_WEIGHT = 0.44
@@ -153,6 +154,16 @@ def _check_one_game_per_day(box: BoxScores) -> None:
     key = box.player * DAY_KEY_BASE + box.day
     if len(np.unique(key)) != len(key):
         raise ValueError("box scores: a player has more than one row on the same game date")
+
+
+def prefer_box_scores(group: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Rows of a reported input (availability, lineups) to use: in each group (a team-date), the
+    BOX_SCORE rows when it has any, else its feed rows. What the box scores say supersedes a feed."""
+    rank = np.where(source == SOURCE_BOX_SCORE, 0, 1)
+    _, inverse = np.unique(group, return_inverse=True)
+    best = np.ones(int(inverse.max()) + 1 if len(inverse) else 0, dtype=rank.dtype)
+    np.minimum.at(best, inverse, rank)
+    return rank == best[inverse]
 
 
 # ======================================================================================================

@@ -21,10 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nba_ray.features.contract import FEATURE_DEFAULTS, QUALITY_DEFAULT, QUALITY_FULL, SOURCE_NONE
-from nba_ray.features.inputs import BoxScores, Targets
+from nba_ray.features.inputs import BoxScores, Targets, prefer_box_scores
 from nba_ray.features.player_windows import LONG_WINDOW, PlayerWindows
 from nba_ray.features.sequence import DAY_KEY_BASE, Columns, EventSequence, ratio
-from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE
 
 __all__ = ["lineup_features"]
 
@@ -61,12 +60,7 @@ def _announced(box: BoxScores, t: Targets, lineups: pa.Table) -> tuple[np.ndarra
     source = lineups["source"].to_numpy(zero_copy_only=False).astype(object)
     team_date = np.where(team >= 0, team.astype(np.int64) * DAY_KEY_BASE + day, -1)
 
-    # One source per team-date: box scores supersede a feed.
-    rank = np.where(source == SOURCE_BOX_SCORE, 0, 1)
-    dates, slot = np.unique(team_date, return_inverse=True)
-    best = np.full(len(dates), 2)
-    np.minimum.at(best, slot, rank)
-    keep = (team_date >= 0) & (rank == best[slot])
+    keep = (team_date >= 0) & prefer_box_scores(team_date, source)
     announced_dates, first = np.unique(team_date[keep], return_index=True)
 
     width = len(box.player_values) + 1

@@ -18,6 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nba_ray.features.contract import STANDARD, Mode
 from nba_ray.systems.base import ENSEMBLE_COMPONENT_IDS, SYSTEM_IDS, check_known
 
 
@@ -359,7 +360,7 @@ class SystemsSettings(_Frozen):
     `xgboost_v1` then predicts with a model trained on the lineup features (`features/contract.py`),
     and the predictions are kept apart from the standard ones (`prediction_mode`)."""
 
-    mode: Literal["standard", "pre_tip"] = "standard"
+    mode: Mode = STANDARD
     enabled: list[str] = Field(default_factory=lambda: list(SYSTEM_IDS))
     min_history_games: int = Field(default=3, ge=0)
     moving_average: MovingAverageSettings = Field(default_factory=MovingAverageSettings)

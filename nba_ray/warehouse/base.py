@@ -348,15 +348,10 @@ class Warehouse(ABC):
     ) -> int:
         """One bulk load that atomically replaces the rows of (dates × systems) in `mode` with `rows`
         (the other mode's predictions of the same dates stay)."""
-        modes = (
-            set(rows.column("prediction_mode").to_pylist())
-            if "prediction_mode" in rows.column_names
-            else set()
-        )
-        if modes - {mode}:
-            raise ValueError(
-                f"write_predictions in mode {mode!r} got rows of mode(s) {sorted(modes - {mode}, key=str)}"
-            )
+        rows = conform(rows, PLAYER_PROP_PREDICTIONS)
+        others = sorted(set(pc.unique(rows["prediction_mode"]).to_pylist()) - {mode}, key=str)
+        if others:
+            raise ValueError(f"write_predictions in mode {mode!r} got rows of mode(s) {others}")
         condition = {"game_date": list(dates), "system_id": list(systems), "prediction_mode": mode}
         return self._replace_where(PLAYER_PROP_PREDICTIONS, rows, condition)
 
