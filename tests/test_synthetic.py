@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numpy as np
@@ -10,9 +11,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from nba_ray.data.league import TEAMS
 from nba_ray.data.lookup import player_lookup
 from nba_ray.data.summary import season_summary
-from nba_ray.data.synthetic import GAME_ID_CODE, TEAMS, SyntheticLeague, generate_league
+from nba_ray.data.synthetic import GAME_ID_CODE, SyntheticLeague, generate_league
 from nba_ray.warehouse.schemas import PLAYER_GAME_SUMMARY, PROP_LINES, STAT_COLUMNS
 from tests.conftest import real_data_folder, requires_real_data
 
@@ -93,6 +95,29 @@ def _ipc_bytes(table: pa.Table) -> bytes:
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
+
+
+# Digests of the league for seed 7 and the default seasons (2021-22, 2022-23), recorded from the
+# generator before it was split into a package: a change to any value, row order, type or column of either
+# table changes its digest. A deliberate change to the simulation re-records them (and says why).
+LEAGUE_DIGESTS = {
+    "box_scores": (62_243, "9ffbf1c26deefa9fc66d0c480ff6accd0c64adf7cac93e805e4d8ebcbcbaad4b"),
+    "prop_lines": (108_726, "653ea0b04e9e8ae18917c3e012430d7db49806474b491aa79007fad3de80d49e"),
+}
+
+
+def _table_digest(table: pa.Table) -> str:
+    """The schema and every row's value hash, in order: independent of Arrow's chunking and IPC framing."""
+    rows = pd.util.hash_pandas_object(table.to_pandas(), index=False).to_numpy()
+    return hashlib.sha256(table.schema.to_string().encode() + rows.tobytes()).hexdigest()
+
+
+def test_default_league_is_the_recorded_one_table_by_table(two_seasons: SyntheticLeague) -> None:
+    got = {
+        name: (table.num_rows, _table_digest(table))
+        for name, table in (("box_scores", two_seasons.box_scores), ("prop_lines", two_seasons.prop_lines))
+    }
+    assert got == LEAGUE_DIGESTS
 
 
 def test_schemas_are_exact(two_seasons: SyntheticLeague) -> None:
