@@ -33,10 +33,10 @@ from typing import Any
 import ray
 
 from nba_ray.backfill.driver import connect_ray
-from nba_ray.backfill.planner import plan_models
 from nba_ray.commands import refresh_features
 from nba_ray.config import RaySettings, Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
+from nba_ray.models.policy import plan_models
 from nba_ray.models.training import train_on_ray, train_one, training_rows
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 

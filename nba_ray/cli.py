@@ -15,12 +15,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from nba_ray import commands
-from nba_ray.backfill.planner import MissingModels
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
 from nba_ray.data.league import season_start_year
-from nba_ray.features.contract import PRE_TIP
-from nba_ray.systems.model import ModelContractError, WalkForwardError
+from nba_ray.features.contract import PRE_TIP, ModelContractError
+from nba_ray.models.policy import MissingModels, WalkForwardError
 from nba_ray.warehouse.errors import WarehouseError
 
 EXIT_BAD_INPUT = 2

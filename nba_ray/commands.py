@@ -19,7 +19,6 @@ from pydantic import ValidationError
 
 from nba_ray.backfill import freshness
 from nba_ray.backfill.driver import run_backfill
-from nba_ray.backfill.planner import ModelPlan, first_predictable
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
 from nba_ray.data.availability import derive_availability, derive_lineups
@@ -27,12 +26,14 @@ from nba_ray.data.feeds import FeedError, read_availability_feed, read_lineups_f
 from nba_ray.data.importer import read_box_scores
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
-from nba_ray.features.contract import PRE_TIP
+from nba_ray.features.contract import PRE_TIP, ModelContractError
 from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading import grade as grade_predictions
 from nba_ray.models import registry
+from nba_ray.models.artifact import ModelArtifact
+from nba_ray.models.policy import ModelPlan, WalkForwardError, first_predictable
+from nba_ray.models.training import train_model
 from nba_ray.systems.graph import run_set
-from nba_ray.systems.model import ModelArtifact, ModelContractError, WalkForwardError, train_model
 from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, WarehouseMissing, open_warehouse

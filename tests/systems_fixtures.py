@@ -12,8 +12,9 @@ import pandas as pd
 import pyarrow as pa
 
 from nba_ray.features.contract import FEATURE_DEFAULTS, FEATURE_NAMES, FEATURE_VERSION
+from nba_ray.models.artifact import ModelArtifact
+from nba_ray.models.training import train_model
 from nba_ray.systems.base import HISTORY_COLUMNS, NO_LINE_SOURCE, PlayerBatch
-from nba_ray.systems.model import ModelArtifact, train_model
 from nba_ray.systems.settings import XGBoostTrainParams
 from nba_ray.warehouse.schemas import ML_FEATURE_STORE, PROP_LINES, conform
 

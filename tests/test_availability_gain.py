@@ -18,7 +18,7 @@ from nba_ray.data.importer import read_box_scores
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features
 from nba_ray.features.contract import V1_BOX_25, V2_AVAIL_40, V3_LINEUPS_43, Contract
-from nba_ray.systems.model import train_model
+from nba_ray.models.training import train_model
 from nba_ray.systems.rules import blend_baseline
 from tests.conftest import real_season, requires_real_data
 

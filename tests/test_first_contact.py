@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from nba_ray.cli import main
-from nba_ray.systems.model import BOOSTER_FILE, METADATA_FILE, ModelArtifact, ModelContractError
+from nba_ray.features.contract import ModelContractError
+from nba_ray.models.artifact import BOOSTER_FILE, METADATA_FILE, ModelArtifact
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.backfill_fixtures import League
 from tests.bigquery_emulator import BigQueryEmulator

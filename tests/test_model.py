@@ -18,14 +18,11 @@ from nba_ray.features.contract import (
     STANDARD,
     V1_BOX_25,
     V3_LINEUPS_43,
-)
-from nba_ray.systems.model import (
-    ModelArtifact,
     ModelContractError,
-    WalkForwardError,
-    check_walk_forward,
-    train_model,
 )
+from nba_ray.models.artifact import ModelArtifact
+from nba_ray.models.policy import WalkForwardError, check_walk_forward
+from nba_ray.models.training import train_model
 from nba_ray.systems.settings import XGBoostTrainParams
 from tests.systems_fixtures import (
     CREATED_AT,
@@ -161,7 +158,8 @@ def test_predict_checks_the_shape() -> None:
 
 
 def test_objective_chosen_by_validation_with_bias_bound() -> None:
-    from nba_ray.systems.model import ObjectiveScore, _choose_objective
+    from nba_ray.models.artifact import ObjectiveScore
+    from nba_ray.models.training import _choose_objective
 
     scores = {
         "reg:squarederror": ObjectiveScore(validation_mae=4.0, validation_bias=0.1, rounds=10),

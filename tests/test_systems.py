@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from nba_ray.features.contract import FEATURE_NAMES, FEATURES, UnknownFeatureError
+from nba_ray.models.training import train_model
 from nba_ray.systems import (
     SYSTEM_IDS,
     Ensemble,
@@ -31,7 +32,6 @@ from nba_ray.systems import (
 )
 from nba_ray.systems.base import make_skips
 from nba_ray.systems.graph import SYSTEMS, run_set
-from nba_ray.systems.model import train_model
 from nba_ray.systems.rules import publish_points, recommend, round_half_up
 from nba_ray.systems.settings import (
     EnsembleSettings,

@@ -16,12 +16,11 @@ import pytest
 from nba_ray.backfill.checkpoints import run_key
 from nba_ray.backfill.driver import run_backfill
 from nba_ray.backfill.freshness import settings_digest
-from nba_ray.backfill.planner import MissingModels
 from nba_ray.cli import main
 from nba_ray.commands import refresh_features, seed_league, train_and_register, with_systems
 from nba_ray.config import Settings
 from nba_ray.models import registry
-from nba_ray.systems.model import WalkForwardError
+from nba_ray.models.policy import MissingModels, WalkForwardError
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests import backfill_fixtures
 from tests.backfill_fixtures import predictions

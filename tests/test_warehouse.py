@@ -18,9 +18,14 @@ import pyarrow as pa
 import pytest
 
 from nba_ray.config import BatchingSettings
-from nba_ray.features.contract import FEATURE_DEFAULTS, FEATURE_VERSION, STANDARD, ZONE_CONTEXT_COLUMNS
+from nba_ray.features.contract import (
+    FEATURE_DEFAULTS,
+    FEATURE_VERSION,
+    STANDARD,
+    ZONE_CONTEXT_COLUMNS,
+    ModelContractError,
+)
 from nba_ray.models import registry
-from nba_ray.systems.model import ModelContractError
 from nba_ray.warehouse import DateBatch, QueryTimeout, TransientWarehouseError, WarehouseError, sql
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse

@@ -127,7 +127,7 @@ class PredictorPool:
         ask_autoscaler: bool,
     ) -> None:
         """`models` are the `xgboost_v1` models every actor preloads; `model_versions` says which
-        predicts each date (see `nba_ray.backfill.planner`)."""
+        predicts each date (see `nba_ray.models.policy`)."""
         self.settings = ray_settings
         self._make_actor = ray.remote(worker_class).options(  # type: ignore[attr-defined]
             num_cpus=ray_settings.cpus_per_actor,

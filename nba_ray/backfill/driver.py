@@ -37,13 +37,11 @@ import ray
 from nba_ray.backfill.actors import PredictorPool, PredictorWorker
 from nba_ray.backfill.checkpoints import DONE, FAILED, SKIPPED, Checkpoints, DateOutcome, run_key
 from nba_ray.backfill.freshness import DateState, date_inputs, settings_digest
-from nba_ray.backfill.planner import ModelPlan, plan_models, provide_models, refuse_missing
 from nba_ray.backfill.scaling import has_autoscaler
 from nba_ray.backfill.stopping import StopSignals
 from nba_ray.backfill.writer import DateWriter, PredictedDate
 from nba_ray.config import RaySettings, Settings
-from nba_ray.models import registry
-from nba_ray.models.registry import ModelBundle
+from nba_ray.models.policy import ModelPlan, models_for_dates, plan_models, refuse_missing
 from nba_ray.warehouse import Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -147,7 +145,7 @@ def plan_backfill(
 ) -> BackfillReport:
     """Which dates are game days, what each would be predicted from now (its inputs' fingerprints, its
     season's model, the systems' settings), which need work (with resume: missing, failed or stale;
-    without: all) and the models those need (`planner.plan_models`: nothing is trained or written)."""
+    without: all) and the models those need (`models.policy.plan_models`: nothing is trained or written)."""
     requested = sorted(set(dates))
     game_days = warehouse.game_dates(requested[0], requested[-1]) if requested else []
     game_days = [d for d in game_days if d in set(requested)]
@@ -201,13 +199,16 @@ def run_backfill(
         report.ray_start_seconds = connect_ray(settings.ray)
         stop.install()  # ray.init replaced the SIGTERM handler
         try:
-            models = provide_models(warehouse, settings, report.models)
+            models = models_for_dates(warehouse, settings, report.models)
             report.checkpoints.record_models(models.versions)
-            fetched = registry.fetch(warehouse, models.model_versions) if models.versions else None
-            bundle = ModelBundle.put(fetched) if fetched else None
             ask = not local and has_autoscaler()
             with PredictorPool(
-                settings.ray, settings.systems, bundle, models.versions, worker_class, ask_autoscaler=ask
+                settings.ray,
+                settings.systems,
+                models.bundle,
+                models.versions,
+                worker_class,
+                ask_autoscaler=ask,
             ) as pool:
                 pipeline = DatePipeline(
                     warehouse, pool, report.checkpoints, settings, on_date or (lambda _: None)

@@ -164,6 +164,13 @@ DATA_SOURCES: tuple[str, ...] = ("current_season", "mixed", "previous_season", "
 SOURCE_NONE = "NONE"
 
 
+class ModelContractError(ValueError):
+    """A model that cannot be used with this build's feature contract (or is missing/corrupt).
+
+    Defined with the contract, below both the models that raise it on load and the systems that refuse a
+    model of the other mode, so a prediction system never imports the model package."""
+
+
 class UnknownFeatureError(KeyError):
     """Raised when code asks for a feature that is not in the contract."""
 

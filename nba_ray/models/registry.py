@@ -22,7 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from nba_ray.systems.model import ModelArtifact, ModelContractError, parse_metadata
+from nba_ray.features.contract import ModelContractError
+from nba_ray.models.artifact import ModelArtifact, parse_metadata
 from nba_ray.systems.settings import XGBoostTrainParams
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.schemas import MODEL_REGISTRY, MODEL_REGISTRY_LISTING

@@ -1,4 +1,4 @@
-"""The five prediction systems, lines, shared rules, the xgboost_v1 model artifact and the chunk runner.
+"""The five prediction systems, lines, shared rules and the chunk runner (models live in `nba_ray.models`).
 
 Import the interface from here; see `base` for the batch/result types and `runner.Predictor` for what a
 Ray actor calls.
@@ -11,16 +11,10 @@ from nba_ray.systems.base import (
     PlayerBatch,
     PredictionSystem,
     SystemResult,
+    TrainedModel,
 )
 from nba_ray.systems.ensemble import Ensemble
 from nba_ray.systems.lines import resolve_lines
-from nba_ray.systems.model import (
-    ModelArtifact,
-    ModelContractError,
-    WalkForwardError,
-    check_walk_forward,
-    train_model,
-)
 from nba_ray.systems.moving_average import MovingAverageBaseline
 from nba_ray.systems.runner import SKIPS_SCHEMA, ChunkResult, Predictor, build_systems
 from nba_ray.systems.settings import (
@@ -46,8 +40,6 @@ __all__ = [
     "Ensemble",
     "EnsembleSettings",
     "LinesSettings",
-    "ModelArtifact",
-    "ModelContractError",
     "MovingAverageBaseline",
     "MovingAverageSettings",
     "PlayerBatch",
@@ -57,14 +49,12 @@ __all__ = [
     "SimilaritySettings",
     "SystemResult",
     "SystemsSettings",
-    "WalkForwardError",
+    "TrainedModel",
     "XGBoostSettings",
     "XGBoostSystem",
     "XGBoostTrainParams",
     "ZoneMatchup",
     "ZoneMatchupSettings",
     "build_systems",
-    "check_walk_forward",
     "resolve_lines",
-    "train_model",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -31,8 +31,35 @@ from nba_ray.features.contract import (
 from nba_ray.warehouse.schemas import HISTORY_SCHEMA
 
 if TYPE_CHECKING:
-    from nba_ray.systems.model import ModelArtifact
     from nba_ray.systems.settings import SystemsSettings
+
+
+class TrainedModel(Protocol):
+    """What a system with a model predicts with: a loaded, checked artifact (booster and metadata).
+
+    The systems only predict: loading, checking, training and registering models is `nba_ray.models`'s
+    work (its `ModelArtifact` is the one implementation), which keeps this package free of them.
+    """
+
+    @property
+    def version_id(self) -> str:
+        """The `model_version` stored with every prediction."""
+        ...
+
+    @property
+    def mode(self) -> str:
+        """The predictions it was trained for: `standard` or `pre_tip`."""
+        ...
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Its inputs, in the order `predict` reads them."""
+        ...
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Predicted points for a (rows, features) matrix in `feature_names` order."""
+        ...
+
 
 # Dependency order: every system may read the results of the ones before it (only the ensemble does).
 SYSTEM_IDS: tuple[str, ...] = (
@@ -320,7 +347,7 @@ class PredictionSystem(ABC, Generic[SettingsT]):
         return ()
 
     @classmethod
-    def build(cls, settings: SystemsSettings, artifact: ModelArtifact | None) -> PredictionSystem[Any]:
+    def build(cls, settings: SystemsSettings, artifact: TrainedModel | None) -> PredictionSystem[Any]:
         """The system from the `systems` settings (`artifact`: the model, for a system that has one)."""
         return cls(getattr(settings, cls.settings_key), min_history_games=settings.min_history_games)
 

@@ -1,5 +1,5 @@
 """The prediction systems as a dependency graph: one registry, used by config validation, the runner and
-the backfill planner (no if/elif over system ids anywhere else).
+the backfill (no if/elif over system ids anywhere else).
 
 Each system class declares its id, its settings (`settings_key`), how it is built (`build`, with the
 model for `xgboost_v1`) and what it needs (`needs`: the systems whose results it reads; the ensemble
@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nba_ray.systems.base import SYSTEM_IDS, PredictionSystem, check_known
+from nba_ray.systems.base import SYSTEM_IDS, PredictionSystem, TrainedModel, check_known
 from nba_ray.systems.ensemble import Ensemble
-from nba_ray.systems.model import ModelArtifact
 from nba_ray.systems.moving_average import MovingAverageBaseline
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.systems.similarity import SimilarityBalanced
@@ -66,6 +65,6 @@ def run_set(settings: SystemsSettings, requested: Iterable[str]) -> tuple[str, .
         chosen = grown
 
 
-def build_systems(settings: SystemsSettings, artifact: ModelArtifact | None) -> tuple[PredictionSystem, ...]:
+def build_systems(settings: SystemsSettings, artifact: TrainedModel | None) -> tuple[PredictionSystem, ...]:
     """The enabled systems, in dependency order (`xgboost_v1` on `artifact`)."""
     return tuple(BY_ID[system_id].build(settings, artifact) for system_id in settings.enabled_in_order)

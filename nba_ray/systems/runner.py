@@ -32,10 +32,10 @@ from nba_ray.systems.base import (
     PlayerBatch,
     PredictionSystem,
     SystemResult,
+    TrainedModel,
 )
 from nba_ray.systems.graph import build_systems
 from nba_ray.systems.lines import PROP_LINE_COLUMNS, resolve_lines
-from nba_ray.systems.model import ModelArtifact
 from nba_ray.systems.rules import publish_confidence, publish_points
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.systems.xgboost_system import XGBoostSystem
@@ -92,7 +92,7 @@ class Predictor:
     preloads one per season); each date names its model in `predict`, and a predictor holding a single
     model uses it when none is named."""
 
-    def __init__(self, settings: SystemsSettings, models: Sequence[ModelArtifact] = ()) -> None:
+    def __init__(self, settings: SystemsSettings, models: Sequence[TrainedModel] = ()) -> None:
         self.settings = settings
         self.models = {artifact.version_id: artifact for artifact in models}
         if XGBOOST_ID in settings.enabled:

@@ -316,7 +316,7 @@ class LinesSettings(_Frozen):
 
 
 class XGBoostTrainParams(_Frozen):
-    """Training of the `xgboost_v1` booster (see `nba_ray.systems.model`). Defaults chosen walk-forward on
+    """Training of the `xgboost_v1` booster (see `nba_ray.models.training`). Defaults chosen walk-forward on
     real data (train 2019-20…2020-21, validate 2021-22), never on a season they are graded on.
 
     Each objective in `objectives` is trained on the early part of the range and scored on the held-out

@@ -1,6 +1,7 @@
-"""`xgboost_v1` (SYSTEMS.md §3.4): the trained booster of `nba_ray.systems.model` on its contract's features.
+"""`xgboost_v1` (SYSTEMS.md §3.4): a trained booster on its contract's features.
 
-The artifact is loaded once (by the runner) and handed in; this module never trains or reads files.
+The artifact is loaded and checked (hash, contract) by `nba_ray.models` and handed in; this module never
+trains, loads or reads files.
 Confidence is on 0–100: start + feature-quality tiers + std-L10 tiers, clamped; stored /100. A pre-tip
 model's quality also counts its lineup features (100 with an announced lineup, 40 without), so its
 confidence drops where no lineup was known.
@@ -19,9 +20,9 @@ from nba_ray.features.contract import (
     QUALITY_FEATURE_NAMES,
     QUALITY_FULL,
     SOURCE_NONE,
+    ModelContractError,
 )
-from nba_ray.systems.base import PlayerBatch, PredictionSystem, SystemResult
-from nba_ray.systems.model import ModelArtifact, ModelContractError, check_contract
+from nba_ray.systems.base import PlayerBatch, PredictionSystem, SystemResult, TrainedModel
 from nba_ray.systems.rules import publish, tiered
 from nba_ray.systems.settings import SystemsSettings, XGBoostConfidence, XGBoostSettings
 
@@ -48,9 +49,8 @@ class XGBoostSystem(PredictionSystem[XGBoostSettings]):
     system_id = "xgboost_v1"
     settings_key = "xgboost"
 
-    def __init__(self, settings: XGBoostSettings, artifact: ModelArtifact, *, min_history_games: int) -> None:
+    def __init__(self, settings: XGBoostSettings, artifact: TrainedModel, *, min_history_games: int) -> None:
         super().__init__(settings, min_history_games=min_history_games)
-        check_contract(artifact.metadata, source=artifact.version_id)
         self.artifact = artifact
 
     @property
@@ -58,16 +58,16 @@ class XGBoostSystem(PredictionSystem[XGBoostSettings]):
         return self.artifact.version_id
 
     @classmethod
-    def build(cls, settings: SystemsSettings, artifact: ModelArtifact | None) -> XGBoostSystem:
+    def build(cls, settings: SystemsSettings, artifact: TrainedModel | None) -> XGBoostSystem:
         if artifact is None:
             raise ValueError(
                 "xgboost_v1 is enabled but no model was given: train one with `nba-ray train`, "
                 "or disable xgboost_v1"
             )
-        if artifact.metadata.mode != settings.mode:
+        if artifact.mode != settings.mode:
             flag = " --pre-tip" if settings.mode == PRE_TIP else ""
             raise ModelContractError(
-                f"model {artifact.version_id} was trained for {artifact.metadata.mode} predictions, not "
+                f"model {artifact.version_id} was trained for {artifact.mode} predictions, not "
                 f"{settings.mode}: train one with `nba-ray train{flag}`"
             )
         return cls(settings.xgboost, artifact, min_history_games=settings.min_history_games)
@@ -75,6 +75,6 @@ class XGBoostSystem(PredictionSystem[XGBoostSettings]):
     def _predict(self, batch: PlayerBatch, components: Mapping[str, SystemResult]) -> SystemResult:
         s = self.settings
         raw = self.artifact.predict(batch.feature_matrix(self.artifact.feature_names))
-        quality = pre_tip_quality(batch) if self.artifact.metadata.mode == PRE_TIP else batch.quality
+        quality = pre_tip_quality(batch) if self.artifact.mode == PRE_TIP else batch.quality
         confidence = xgboost_confidence(quality, batch.feature("points_std_last_10"), s.confidence)
         return publish(batch, raw, confidence, 100.0, s.recommendation)

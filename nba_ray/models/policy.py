@@ -14,6 +14,10 @@ Policy `pinned` (`--model VERSION`): that one registered model (of the run's mod
 
 Either way a model is never used on or before its `train_end` (`check_walk_forward`, per date), and
 every model the range needs is read from the registry once and shipped to the actors once.
+
+A backfill plans with `plan_models` (reads no model bytes, trains nothing: dry runs and fingerprints use
+it), refuses with `refuse_missing` under `--no-train`, and gets its models from one call,
+`models_for_dates`: trained where missing, registered, read once and put in the object store.
 """
 
 from __future__ import annotations
@@ -24,18 +28,33 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from nba_ray.config import Settings
-from nba_ray.features.contract import MODE_CONTRACTS
+from nba_ray.features.contract import MODE_CONTRACTS, ModelContractError
 from nba_ray.models import registry
-from nba_ray.models.registry import ModelEntry
+from nba_ray.models.artifact import MODEL_SYSTEM_ID
+from nba_ray.models.registry import ModelBundle, ModelEntry
 from nba_ray.models.training import TrainingSpec, train_on_ray, training_rows
-from nba_ray.systems.model import MODEL_SYSTEM_ID, ModelContractError, WalkForwardError, check_walk_forward
 from nba_ray.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 
+class WalkForwardError(ValueError):
+    """A model trained on games at or after the first date it would predict."""
+
+
 class MissingModels(ValueError):
     """The range needs season models the registry lacks, and training them was not allowed."""
+
+
+def check_walk_forward(model_version: str, train_end: date, first_predicted_date: date) -> None:
+    """Raise `WalkForwardError` unless the model's training ended before the first date it predicts: a
+    model is never used on or before its `train_end`."""
+    if train_end >= first_predicted_date:
+        raise WalkForwardError(
+            f"model {model_version} was trained on games up to {train_end}, not before the first "
+            f"predicted date {first_predicted_date}: pin a model trained before {first_predicted_date} "
+            "(see `nba-ray models`), or use the per-season policy"
+        )
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,23 @@ def provide_models(warehouse: Warehouse, settings: Settings, plan: ModelPlan) ->
     plan.missing = []
     _assign(plan, _fitting_models(warehouse, settings))
     return plan
+
+
+@dataclass(frozen=True)
+class DateModels:
+    """The model version of each date and the bundle the actors rebuild them from (None: no model)."""
+
+    versions: dict[date, str]
+    bundle: ModelBundle | None
+
+
+def models_for_dates(warehouse: Warehouse, settings: Settings, plan: ModelPlan) -> DateModels:
+    """The models of the plan's dates, trained if allowed: the plan's missing season models trained on
+    Ray and registered (`provide_models`), then every model the dates use read from the registry once
+    (each checked) and put in the object store once. Ray must be connected."""
+    provide_models(warehouse, settings, plan)
+    fetched = registry.fetch(warehouse, plan.model_versions) if plan.versions else None
+    return DateModels(dict(plan.versions), ModelBundle.put(fetched) if fetched else None)
 
 
 def first_predictable(warehouse: Warehouse, settings: Settings) -> date | None:
