@@ -18,6 +18,10 @@ above `systems`. Imports are read with `ast`, including those under `TYPE_CHECKI
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -119,3 +123,37 @@ def test_no_module_is_over_the_size_limit() -> None:
     sizes = {module: len(path.read_text().splitlines()) for module, path in MODULES.items()}
     assert len(sizes) > 50
     assert {module: n for module, n in sizes.items() if n > MAX_MODULE_LINES} == {}
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    """Distribution names of requirement strings, normalised ("ray[default]==2.60.0" -> "ray")."""
+    return {re.split(r"[\s\[<>=!~;]", req, maxsplit=1)[0].lower().replace("_", "-") for req in requirements}
+
+
+def test_bench_imports_only_what_its_install_provides() -> None:
+    """README installs bench/ with `pip install -e '.[bench]'`: every third-party module a benchmark
+    imports must come from a core dependency or the `bench` extra, not from `test` or by accident."""
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    declared = _requirement_names(project["dependencies"] + project["optional-dependencies"]["bench"])
+    providers = importlib.metadata.packages_distributions()
+    scripts = sorted((PACKAGE.parent / "bench").glob("*.py"))
+    assert scripts
+    needed: dict[str, set[str]] = {}
+    for script in scripts:
+        for node in ast.walk(ast.parse(script.read_text(), filename=str(script))):
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                roots = [node.module.split(".")[0]]
+            else:
+                continue
+            for root in roots:
+                if root not in sys.stdlib_module_names and root != "nba_ray":
+                    needed.setdefault(root, set()).add(script.name)
+    assert "psutil" in needed
+    undeclared = {
+        root: sorted(scripts_)
+        for root, scripts_ in needed.items()
+        if not {name.lower().replace("_", "-") for name in providers.get(root, [])} & declared
+    }
+    assert undeclared == {}
