@@ -67,6 +67,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         [Path(p) for p in args.box_scores or ()],
         [Path(p) for p in args.availability or ()],
         [Path(p) for p in args.lineups or ()],
+        args.new_player or (),
     )
 
 
@@ -181,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--availability", nargs="+", metavar="PATH", help="injury-report feeds: who is ACTIVE / OUT"
     )
     imp.add_argument("--lineups", nargs="+", metavar="PATH", help="lineup feeds: the five starters per team")
+    imp.add_argument(
+        "--new-player",
+        action="append",
+        metavar="NAME",
+        help="admit a player no team has yet (a feed's other names must match a player of their team)",
+    )
 
     date_range(command("features", "Build ml_feature_store for the game dates in a range.", _features))
 

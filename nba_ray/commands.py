@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +22,8 @@ from nba_ray.backfill.driver import run_backfill
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
 from nba_ray.data.availability import derive_availability, derive_lineups
-from nba_ray.data.feeds import FeedError, read_availability_feed, read_lineups_feed
 from nba_ray.data.importer import read_box_scores
+from nba_ray.data.stored_feeds import import_availability, import_lineups, known_players, read_feeds
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.features.contract import PRE_TIP, ModelContractError
@@ -38,7 +38,7 @@ from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import Warehouse, WarehouseMissing, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
-from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE, SOURCE_FEED
+from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE
 
 log = logging.getLogger(__name__)
 
@@ -78,37 +78,9 @@ def store_box_scores(warehouse: Warehouse, table: pa.Table) -> int:
     """
     rows = warehouse.replace_box_scores(table)
     every_game = warehouse.read_box_scores()
-    dates = pc.unique(every_game["game_date"]).to_pylist()
-    warehouse.replace_availability(derive_availability(every_game), dates)
-    warehouse.replace_lineups(derive_lineups(every_game), dates)
+    warehouse.replace_availability(derive_availability(every_game), SOURCE_BOX_SCORE)
+    warehouse.replace_lineups(derive_lineups(every_game), SOURCE_BOX_SCORE)
     return rows
-
-
-def import_availability(warehouse: Warehouse, feed: pa.Table, label: str) -> int:
-    """Store a validated injury-report feed; refused whole if any of its team-dates has box scores."""
-    dates = _feed_dates(feed, warehouse.read_availability, label, "availability")
-    return warehouse.replace_availability(feed, dates, SOURCE_FEED)
-
-
-def import_lineups(warehouse: Warehouse, feed: pa.Table, label: str) -> int:
-    """Store a validated lineups feed; refused whole if any of its team-dates has box scores."""
-    dates = _feed_dates(feed, warehouse.read_lineups, label, "lineup")
-    return warehouse.replace_lineups(feed, dates, SOURCE_FEED)
-
-
-def _feed_dates(feed: pa.Table, read: Callable[[date, date], pa.Table], label: str, what: str) -> list[date]:
-    """The feed's dates, after checking that none of its team-dates was played (box scores supersede)."""
-    dates = pc.unique(feed["game_date"]).to_pylist()
-    stored = read(min(dates), max(dates)).to_pandas()
-    played = stored.loc[stored["source"] == SOURCE_BOX_SCORE, ["game_date", "team_abbr"]].drop_duplicates()
-    clash = feed.select(["game_date", "team_abbr"]).to_pandas().merge(played, on=["game_date", "team_abbr"])
-    if not clash.empty:
-        first = clash.iloc[0]
-        raise FeedError(
-            f"{label}: {first['team_abbr']} on {first['game_date']} already has box scores, whose "
-            f"{what} supersedes a feed: give feeds for games not yet played"
-        )
-    return dates
 
 
 def import_box_scores(
@@ -116,14 +88,15 @@ def import_box_scores(
     paths: Sequence[Path],
     availability: Sequence[Path] = (),
     lineups: Sequence[Path] = (),
+    new_players: Sequence[str] = (),
 ) -> int:
     """Import box scores, availability and/or lineup feeds; every file is validated before anything is
-    written."""
+    written. `new_players`: names a feed may list that no team has yet."""
     started = time.perf_counter()
     table = read_box_scores(paths) if paths else None
-    availability_feed = read_availability_feed(availability) if availability else None
-    lineups_feed = read_lineups_feed(lineups) if lineups else None
     with open_warehouse(settings) as warehouse:
+        known = known_players(warehouse, table, new_players) if availability or lineups else None
+        availability_feed, lineups_feed = read_feeds(availability, lineups, known) if known else (None, None)
         if table is not None:
             rows = store_box_scores(warehouse, table)
             _report_box_scores(table, rows, len(paths), started)

@@ -15,6 +15,7 @@ from nba_ray.cli import main
 from nba_ray.config import Settings
 from nba_ray.data.availability import ROTATION_GAMES, derive_availability
 from nba_ray.data.feeds import FeedError, read_availability_feed
+from nba_ray.data.players import KnownPlayers
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import PLAYER_AVAILABILITY
 from tests.test_features import box_row, to_table
@@ -156,8 +157,16 @@ FEED = [
 ]
 
 
+# The feed's players as box scores know them: Tatum and Porziņģis of BOS, Robinson of NYK.
+FEED_PLAYERS = [
+    *game(2, "BOS", "NYK", {"jaysontatum": None, "kristapsporzingis": None}),
+    *game(2, "NYK", "BOS", {"mitchellrobinson": None}),
+]
+KNOWN = KnownPlayers.of(to_table(FEED_PLAYERS))
+
+
 def test_feed_is_read_validated_and_folded_to_lookups(tmp_path: Path) -> None:
-    table = read_availability_feed([write_feed(tmp_path, FEED, "feed.parquet")])
+    table = read_availability_feed([write_feed(tmp_path, FEED, "feed.parquet")], KNOWN)
     assert table.schema == PLAYER_AVAILABILITY.schema
     assert table.to_pydict()["player_lookup"] == ["jaysontatum", "kristapsporzingis", "mitchellrobinson"]
     assert table.to_pydict()["status"] == ["ACTIVE", "OUT", "OUT"]
@@ -180,7 +189,7 @@ def test_a_bad_feed_row_is_named_with_file_and_row(
     rows[2].update(change)
     path = write_feed(tmp_path, rows)
     with pytest.raises(FeedError) as caught:
-        read_availability_feed([path])
+        read_availability_feed([path], KNOWN)
     assert str(caught.value).startswith(f"{path}: row 4: {reason}")  # header is line 1
 
 
@@ -188,7 +197,7 @@ def test_a_second_row_for_one_player_is_rejected(tmp_path: Path) -> None:
     first = write_feed(tmp_path, FEED, "a.csv")
     second = write_feed(tmp_path, FEED[:1], "b.csv")
     with pytest.raises(FeedError, match=r"b\.csv: row 2: a second row for jaysontatum"):
-        read_availability_feed([first, second])
+        read_availability_feed([first, second], KNOWN)
 
 
 def _config(settings: Settings, tmp_path: Path) -> str:
@@ -208,7 +217,7 @@ def test_import_derives_availability_and_loads_feeds_all_or_nothing(
     config = _config(settings, tmp_path)
     box = tmp_path / "box.parquet"
     tonight = {k: v for k, v in ROSTER.items() if k != "a6"}
-    rows = game(0, "BOS", "NYK", ROSTER) + game(2, "BOS", "NYK", tonight)
+    rows = game(0, "BOS", "NYK", ROSTER) + game(2, "BOS", "NYK", tonight) + FEED_PLAYERS
     to_table(rows).to_pandas().to_parquet(box)
     assert main(["import", "--config", config, "--box-scores", str(box)]) == 0
     derived = _availability(settings)
@@ -230,3 +239,88 @@ def test_import_derives_availability_and_loads_feeds_all_or_nothing(
     assert main(["import", "--config", config, "--availability", str(played)]) == 2
     assert "BOS on 2021-10-19 already has box scores" in capsys.readouterr().err
     assert len(_availability(settings)) == len(derived) + len(FEED)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            {"player_name": "Jayson Tatem"},
+            "player 'jaysontatem' is no known player of BOS (closest of BOS: Jaysontatum;",
+        ),
+        (
+            {"team_abbr": "BOS", "player_name": "Mitchell Robinson"},
+            "player 'mitchellrobinson' is a player of NYK, not BOS (no close name on BOS;",
+        ),
+        (
+            {"player_name": "Victor Wembanyama"},
+            "player 'victorwembanyama' is no known player of NYK (no close name on NYK;",
+        ),
+    ],
+)
+def test_a_player_not_of_the_team_is_refused_with_the_closest_names(
+    tmp_path: Path, change: dict[str, str], reason: str
+) -> None:
+    rows = [dict(row) for row in FEED]
+    rows[1 if "Tatem" in change["player_name"] else 2].update(change)
+    path = write_feed(tmp_path, rows)
+    with pytest.raises(FeedError) as caught:
+        read_availability_feed([path], KNOWN)
+    row = 3 if "Tatem" in change["player_name"] else 4
+    assert str(caught.value).startswith(f"{path}: row {row}: {reason}"), caught.value
+    assert "--new-player NAME" in str(caught.value)
+
+
+def test_a_new_player_is_admitted_explicitly_and_a_traded_one_belongs_to_his_latest_team(
+    tmp_path: Path,
+) -> None:
+    rookie = [*FEED, {**FEED[2], "player_name": "Victor Wembanyama"}]
+    admitted = KnownPlayers.of(to_table(FEED_PLAYERS), admitted={"victorwembanyama"})
+    table = read_availability_feed([write_feed(tmp_path, rookie)], admitted)
+    assert "victorwembanyama" in table["player_lookup"].to_pylist()
+    # Known from then on through the stored feed row, without admitting him again.
+    later = KnownPlayers.of(to_table(FEED_PLAYERS), feeds=[table])
+    assert read_availability_feed([write_feed(tmp_path, rookie, "again.csv")], later).num_rows == 4
+
+    traded = KnownPlayers.of(to_table([*FEED_PLAYERS, *game(5, "NYK", "BOS", {"jaysontatum": None})]))
+    with pytest.raises(FeedError, match="'jaysontatum' is a player of NYK, not BOS"):
+        read_availability_feed([write_feed(tmp_path, FEED, "traded.csv")], traded)
+    moved = [{**FEED[0], "team_abbr": "NYK"}, FEED[2]]
+    assert read_availability_feed([write_feed(tmp_path, moved, "moved.csv")], traded).num_rows == 2
+    # Before the trade he was still a player of BOS.
+    early = [{**FEED[0], "game_date": str(OPENING + timedelta(days=3))}]
+    assert read_availability_feed([write_feed(tmp_path, early, "early.csv")], traded).num_rows == 1
+
+
+def test_box_scores_of_one_game_keep_the_feeds_of_the_dates_other_games(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(settings, tmp_path)
+    earlier = tmp_path / "earlier.parquet"
+    to_table(game(0, "BOS", "NYK", ROSTER) + FEED_PLAYERS).to_pandas().to_parquet(earlier)
+    assert main(["import", "--config", config, "--box-scores", str(earlier)]) == 0
+    feed = write_feed(tmp_path, [{**row, "game_date": str(OPENING + timedelta(days=4))} for row in FEED])
+    assert main(["import", "--config", config, "--availability", str(feed)]) == 0
+    boston = tmp_path / "boston.parquet"
+    to_table(game(4, "BOS", "MIA", ROSTER)).to_pandas().to_parquet(boston)  # BOS plays; NYK's game is later
+    assert main(["import", "--config", config, "--box-scores", str(boston)]) == 0
+    stored = _availability(settings)
+    day = stored[stored.game_date == OPENING + timedelta(days=4)]
+    nyk = day[day.team_abbr == "NYK"]
+    assert list(zip(nyk.player_lookup, nyk.status, nyk.source, strict=True)) == [
+        ("mitchellrobinson", "OUT", "FEED")
+    ]
+    assert set(day[day.team_abbr == "BOS"].source) == {"BOX_SCORE", "FEED"}
+    assert not stored.duplicated(["game_date", "team_abbr", "player_lookup", "source"]).any()
+    capsys.readouterr()
+
+    tonight = str(OPENING + timedelta(days=4))
+    rookie = [{**FEED[2], "game_date": tonight, "player_name": "Victor Wembanyama"}]
+    rookie = write_feed(tmp_path, rookie, "rookie.csv")
+    assert main(["import", "--config", config, "--availability", str(rookie)]) == 2
+    assert f"{rookie}: row 2: player 'victorwembanyama' is no known player of NYK" in capsys.readouterr().err
+    assert len(_availability(settings)) == len(stored)
+    admit = ["--new-player", "Victor Wembanyama"]
+    assert main(["import", "--config", config, "--availability", str(rookie), *admit]) == 0
+    nyk = _availability(settings).query("team_abbr == 'NYK' and source == 'FEED'")
+    assert list(nyk.player_lookup) == ["victorwembanyama"]  # the team-date's new report replaced the old

@@ -123,20 +123,21 @@ def test_lineup_feeds_are_all_or_nothing(
         last = warehouse.season_bounds().to_pylist()[-1]["last_date"]
         before = warehouse.read_lineups().num_rows
     future = last + timedelta(days=3)
-    five = [{"game_date": future, "team_abbr": "BOS", "player_lookup": f"p{i}"} for i in range(5)]
-    good = write_csv(tmp_path / "good.csv", five)
-    bad_team = write_csv(tmp_path / "bad_team.csv", [*five[:4], {**five[4], "team_abbr": "XYZ"}])
-    four = write_csv(tmp_path / "four.csv", five[:4])
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
         played = warehouse.read_lineups(last, last).to_pandas()
     played_team = played[played.team_abbr == played.team_abbr.iloc[0]]
+    team, starters = played_team.team_abbr.iloc[0], sorted(played_team.player_lookup)
+    five = [{"game_date": future, "team_abbr": team, "player_lookup": player} for player in starters]
+    good = write_csv(tmp_path / "good.csv", five)
+    bad_team = write_csv(tmp_path / "bad_team.csv", [*five[:4], {**five[4], "team_abbr": "XYZ"}])
+    four = write_csv(tmp_path / "four.csv", five[:4])
     clash = write_csv(
         tmp_path / "played.csv", played_team.drop(columns=["source", "reported_at"]).to_dict("records")
     )
 
     for path, message in (
         (bad_team, "bad_team.csv: row 6: team_abbr 'XYZ' is not an NBA team code"),
-        (four, "BOS on " + str(future) + " has 4 starter(s), not 5"),
+        (four, f"{team} on {future} has 4 starter(s), not 5"),
         (clash, "already has box scores"),
     ):
         files = [str(path)] if path == four else [str(good), str(path)]  # good + bad: nothing written
@@ -148,4 +149,4 @@ def test_lineup_feeds_are_all_or_nothing(
     assert main(["import", "--config", str(config), "--lineups", str(good)]) == 0
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
         stored = warehouse.read_lineups(future, future).to_pandas()
-    assert sorted(stored.player_lookup) == [f"p{i}" for i in range(5)] and set(stored.source) == {"FEED"}
+    assert sorted(stored.player_lookup) == starters and set(stored.source) == {"FEED"}

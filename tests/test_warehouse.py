@@ -423,21 +423,39 @@ def availability_rows(game_date: date, source: str = "BOX_SCORE", team: str = "B
     return pa.Table.from_pylist(rows, schema=PLAYER_AVAILABILITY.schema)
 
 
-def test_availability_replaces_by_date_and_source(warehouse: Warehouse) -> None:
-    """Box scores replace every source on their dates; a feed replaces only its own rows."""
+def test_a_feed_replaces_only_its_own_team_dates_and_box_scores_keep_feeds(warehouse: Warehouse) -> None:
+    """A feed replaces the feed rows of the team-dates it lists, never another team's rows of the same
+    date; derived (box-score) rows replace every derived row and no feed row."""
     later = DAY + timedelta(days=1)
-    warehouse.replace_availability(availability_rows(DAY), [DAY])
-    warehouse.replace_availability(availability_rows(later, "FEED"), [later], "FEED")
-    warehouse.replace_availability(availability_rows(later, "FEED", "NYK"), [later], "FEED")
+    warehouse.replace_availability(availability_rows(DAY), "BOX_SCORE")
+    warehouse.replace_availability(availability_rows(later, "FEED"), "FEED")
+    warehouse.replace_availability(availability_rows(later, "FEED", "NYK"), "FEED")
     rows = warehouse.read_availability().to_pandas()
     assert sorted(set(zip(rows.game_date, rows.team_abbr, rows.source, strict=True))) == [
         (DAY, "BOS", "BOX_SCORE"),
+        (later, "BOS", "FEED"),
         (later, "NYK", "FEED"),
     ]
-    warehouse.replace_availability(availability_rows(later, team="NYK"), [DAY, later])
+    assert len(rows) == 9
+    news = availability_rows(later, "FEED", "NYK").to_pandas().iloc[:1].assign(status="OUT")
+    warehouse.replace_availability(pa.Table.from_pandas(news, schema=PLAYER_AVAILABILITY.schema), "FEED")
+    rows = warehouse.read_availability(later, later).to_pandas()
+    assert sorted(zip(rows.team_abbr, rows.player_lookup, rows.status, strict=True)) == [
+        ("BOS", "alhorford", "ACTIVE"),
+        ("BOS", "jaylenbrown", "OUT"),
+        ("BOS", "jaysontatum", "ACTIVE"),
+        ("NYK", "jaysontatum", "OUT"),
+    ]
+    warehouse.replace_availability(availability_rows(later, team="NYK"), "BOX_SCORE")
     rows = warehouse.read_availability().to_pandas()
-    assert list(zip(rows.game_date, rows.source, strict=True)) == [(later, "BOX_SCORE")] * 3
-    assert rows.reported_at.isna().all()
+    assert sorted(set(zip(rows.game_date, rows.team_abbr, rows.source, strict=True))) == [
+        (later, "BOS", "FEED"),
+        (later, "NYK", "BOX_SCORE"),
+        (later, "NYK", "FEED"),
+    ]
+    assert rows[rows.source == "BOX_SCORE"].reported_at.isna().all()
+    with pytest.raises(ValueError, match="given as FEED"):
+        warehouse.replace_lineups(availability_rows(DAY).drop_columns(["status"]), "FEED")
 
 
 def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) -> None:
@@ -451,9 +469,9 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
     accuracy = accuracy_rows(DAY)
     warehouse.replace_accuracy(accuracy, DAY, DAY)
     availability = availability_rows(DAY)
-    warehouse.replace_availability(availability, [DAY])
+    warehouse.replace_availability(availability, "BOX_SCORE")
     lineups = availability.drop_columns(["status"]).cast(STARTING_LINEUPS.schema)
-    warehouse.replace_lineups(lineups, [DAY])
+    warehouse.replace_lineups(lineups, "BOX_SCORE")
     keys = {spec.name: [(k, "ascending") for k in spec.key] for spec in TABLES}
     read_back = {
         PLAYER_AVAILABILITY.name: warehouse.read_availability(DAY, DAY),

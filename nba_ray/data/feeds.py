@@ -4,7 +4,9 @@
 Columns of both: game_date, team_abbr, player_lookup or player_name (folded to a lookup like box
 scores), and optionally reported_at (a timestamp; naive ones are UTC). An availability feed adds status
 (ACTIVE / OUT, any case); a lineups feed lists exactly five starters for each team-date it names.
-Validation is the box-score importer's: a file with any invalid row is rejected whole, with one line
+Every player must be one the warehouse knows for the team listed (`data/players.py`): a misspelt name,
+or a player under another team, is refused with the team's closest names. Validation is the box-score
+importer's: a file with any invalid row is rejected whole, with one line
 naming the file, the row and the reason, and nothing is written (all or nothing across every file
 given). Rows are numbered as in the importer.
 """
@@ -21,6 +23,7 @@ import pyarrow as pa
 from nba_ray.data.importer import BoxScoreError, SourceFile, read_source, reject
 from nba_ray.data.league import TEAMS
 from nba_ray.data.lookup import player_lookup
+from nba_ray.data.players import KnownPlayers
 from nba_ray.warehouse.schemas import (
     AVAILABILITY_STATUSES,
     PLAYER_AVAILABILITY,
@@ -38,14 +41,14 @@ class FeedError(BoxScoreError):
     """An invalid feed: the message names the file, the row and the reason."""
 
 
-def read_availability_feed(paths: Sequence[Path | str]) -> pa.Table:
+def read_availability_feed(paths: Sequence[Path | str], known: KnownPlayers) -> pa.Table:
     """Read and validate injury-report files; one table in the `player_availability` schema (FEED)."""
-    return _read_feed(paths, "availability", PLAYER_AVAILABILITY, _with_status)
+    return _read_feed(paths, "availability", PLAYER_AVAILABILITY, _with_status, known)
 
 
-def read_lineups_feed(paths: Sequence[Path | str]) -> pa.Table:
+def read_lineups_feed(paths: Sequence[Path | str], known: KnownPlayers) -> pa.Table:
     """Read and validate lineup files; one table in the `starting_lineups` schema (FEED)."""
-    combined = _read_feed(paths, "lineups", STARTING_LINEUPS, lambda source, frame: frame)
+    combined = _read_feed(paths, "lineups", STARTING_LINEUPS, lambda source, frame: frame, known)
     counts = combined.to_pandas().groupby(["game_date", "team_abbr"]).size()
     wrong = counts[counts != STARTERS_PER_TEAM]
     if not wrong.empty:
@@ -62,6 +65,7 @@ def _read_feed(
     what: str,
     spec: TableSpec,
     extra: Callable[[SourceFile, pd.DataFrame], pd.DataFrame],
+    known: KnownPlayers,
 ) -> pa.Table:
     if not paths:
         raise FeedError(f"no {what} files given")
@@ -79,6 +83,10 @@ def _read_feed(
             f"{row['_file']}: row {row['_row']}: a second row for {row['player_lookup']} "
             f"of {row['team_abbr']} on {row['game_date']}"
         )
+    unknown = known.check(combined)
+    if unknown is not None:
+        row = combined.iloc[unknown.row]
+        raise FeedError(f"{row['_file']}: row {row['_row']}: {unknown.reason}")
     combined["source"] = SOURCE_FEED
     stored = combined.drop(columns=["_file", "_row"])
     return conform(pa.Table.from_pandas(stored, preserve_index=False), spec)

@@ -38,6 +38,7 @@ from nba_ray.warehouse.schemas import (
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
     PROP_LINES,
+    SOURCE_BOX_SCORE,
     STARTING_LINEUPS,
     TABLES,
     TableSpec,
@@ -188,33 +189,35 @@ class Warehouse(ABC):
         low, high = start or EARLIEST_DATE, end or LATEST_DATE
         return self._read(PLAYER_GAME_SUMMARY, {"game_date": sql.Between(low, high)}, "game_date, game_id")
 
-    def replace_availability(self, rows: pa.Table, dates: Sequence[date], source: str | None = None) -> int:
-        """Replace the availability rows of `dates` (of one `source` when given) with `rows`.
-
-        Box-score imports replace every source on the dates they cover (the games were played: what the
-        box scores say supersedes a feed); a feed replaces only the feed rows of its dates.
-        """
-        return self._replace_reported(PLAYER_AVAILABILITY, rows, dates, source)
+    def replace_availability(self, rows: pa.Table, source: str) -> int:
+        """Store availability rows of one `source`; see `_replace_reported` for what they replace."""
+        return self._replace_reported(PLAYER_AVAILABILITY, rows, source)
 
     def read_availability(self, start: date | None = None, end: date | None = None) -> pa.Table:
         return self._read_reported(PLAYER_AVAILABILITY, start, end)
 
-    def replace_lineups(self, rows: pa.Table, dates: Sequence[date], source: str | None = None) -> int:
-        """Replace the starting lineups of `dates` (of one `source` when given), as availability."""
-        return self._replace_reported(STARTING_LINEUPS, rows, dates, source)
+    def replace_lineups(self, rows: pa.Table, source: str) -> int:
+        """Store starting lineups of one `source`, as availability."""
+        return self._replace_reported(STARTING_LINEUPS, rows, source)
 
     def read_lineups(self, start: date | None = None, end: date | None = None) -> pa.Table:
         return self._read_reported(STARTING_LINEUPS, start, end)
 
-    def _replace_reported(
-        self, spec: TableSpec, rows: pa.Table, dates: Sequence[date], source: str | None
-    ) -> int:
-        if not dates:
+    def _replace_reported(self, spec: TableSpec, rows: pa.Table, source: str) -> int:
+        """BOX_SCORE rows are derived from every box score held, so they replace every BOX_SCORE row; a
+        feed replaces only its own source's rows of the team-dates it lists, so one team's report never
+        touches another team's rows, and box scores never delete a feed (a read prefers the box scores
+        of a team-date that has them)."""
+        sources = set(pc.unique(rows["source"]).to_pylist())
+        if sources - {source}:
+            raise ValueError(f"{spec.name}: rows of source(s) {sorted(sources - {source})} given as {source}")
+        if source == SOURCE_BOX_SCORE:
+            return self._replace_where(spec, rows, {"source": source})
+        if rows.num_rows == 0:
             return 0
-        condition: sql.Condition = {"game_date": list(dates)}
-        if source is not None:
-            condition = {**condition, "source": source}
-        return self._replace_where(spec, rows, condition)
+        dates, teams = rows["game_date"].to_pylist(), rows["team_abbr"].to_pylist()
+        keys = sql.KeysIn(("game_date", "team_abbr"), sorted(set(zip(dates, teams, strict=True))))
+        return self._replace_where(spec, rows, {"source": source, "team_date": keys})
 
     def _read_reported(self, spec: TableSpec, start: date | None, end: date | None) -> pa.Table:
         low, high = start or EARLIEST_DATE, end or LATEST_DATE

@@ -45,7 +45,23 @@ class Between:
     high: ParamValue
 
 
-Condition = Mapping[str, Sequence[ParamValue] | Between | ParamValue]
+@dataclass(frozen=True)
+class KeysIn:
+    """The row's values of `columns` (text or dates) are one of the tuples `keys`: a composite key
+    membership, such as the team-dates a feed covers, without the cross product of two IN lists."""
+
+    columns: tuple[str, ...]
+    keys: Sequence[tuple[str | date, ...]]
+
+    def texts(self) -> list[str]:
+        return [KEY_SEPARATOR.join(str(value) for value in key) for key in self.keys]
+
+
+# Joins a composite key's values into one text; it cannot occur in a team code or an ISO date.
+KEY_SEPARATOR = "|"
+
+# A condition's name is its column, except for `KeysIn`, which names its own columns.
+Condition = Mapping[str, Sequence[ParamValue] | Between | KeysIn | ParamValue]
 # The alias of the table an atomic replace deletes from: conditions name its columns explicitly, because
 # in BigQuery's MERGE an unqualified column could also be the staging table's.
 REPLACE_TARGET = "stored"
@@ -104,6 +120,13 @@ def where(dialect: Dialect, condition: Condition, alias: str | None = None) -> Q
                 Param(name + "lo", value.low, param_type(value.low)),
                 Param(name + "hi", value.high, param_type(value.high)),
             ]
+        elif isinstance(value, KeysIn):
+            if not value.keys:
+                raise ValueError(f"no keys for {name_of_column}: nothing would match")
+            prefix = f"{alias}." if alias else ""
+            parts = f", '{KEY_SEPARATOR}', ".join(f"CAST({prefix}{c} AS STRING)" for c in value.columns)
+            clauses.append(dialect.in_list(f"CONCAT({parts})", name))
+            params.append(Param(name, value.texts(), "STRING", array=True))
         elif isinstance(value, (list, tuple)):
             if not value:
                 raise ValueError(f"empty value list for {column}: nothing would match")
