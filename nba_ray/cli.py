@@ -60,14 +60,18 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.box_scores and not args.availability and not args.lineups:
-        raise UsageError("import: give --box-scores PATH..., --availability PATH... and/or --lineups PATH...")
+    if not (args.box_scores or args.availability or args.lineups or args.schedule):
+        raise UsageError(
+            "import: give --box-scores PATH..., --schedule PATH..., --availability PATH... and/or "
+            "--lineups PATH..."
+        )
     return commands.import_box_scores(
         settings,
         [Path(p) for p in args.box_scores or ()],
         [Path(p) for p in args.availability or ()],
         [Path(p) for p in args.lineups or ()],
         args.new_player or (),
+        [Path(p) for p in args.schedule or ()],
     )
 
 
@@ -182,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--availability", nargs="+", metavar="PATH", help="injury-report feeds: who is ACTIVE / OUT"
     )
     imp.add_argument("--lineups", nargs="+", metavar="PATH", help="lineup feeds: the five starters per team")
+    imp.add_argument(
+        "--schedule",
+        nargs="+",
+        metavar="PATH",
+        help="coming games: game_date, home_team_abbr, away_team_abbr (or nba_api's ScheduleLeagueV2 frame)",
+    )
     imp.add_argument(
         "--new-player",
         action="append",

@@ -23,7 +23,14 @@ from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
 from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.data.importer import read_box_scores
-from nba_ray.data.stored_feeds import import_availability, import_lineups, known_players, read_feeds
+from nba_ray.data.schedule import derive_schedule, read_schedule_files
+from nba_ray.data.stored_feeds import (
+    import_availability,
+    import_lineups,
+    import_schedule,
+    known_players,
+    read_feeds,
+)
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.features.contract import PRE_TIP, ModelContractError
@@ -70,8 +77,8 @@ def seed_league(warehouse: Warehouse, seasons: Sequence[str], seed_value: int) -
 
 
 def store_box_scores(warehouse: Warehouse, table: pa.Table) -> int:
-    """Store box scores, then re-derive `player_availability` and `starting_lineups` from every box
-    score the warehouse holds.
+    """Store box scores, then re-derive `player_availability`, `starting_lineups` and the played games
+    of `scheduled_games` from every box score the warehouse holds.
 
     All of it, not only the new games: a game changes who counts as a rotation player for the team's
     next games, and the derivation is quick next to reading the files.
@@ -80,6 +87,7 @@ def store_box_scores(warehouse: Warehouse, table: pa.Table) -> int:
     every_game = warehouse.read_box_scores()
     warehouse.replace_availability(derive_availability(every_game), SOURCE_BOX_SCORE)
     warehouse.replace_lineups(derive_lineups(every_game), SOURCE_BOX_SCORE)
+    warehouse.replace_schedule(derive_schedule(every_game), SOURCE_BOX_SCORE)
     return rows
 
 
@@ -89,17 +97,24 @@ def import_box_scores(
     availability: Sequence[Path] = (),
     lineups: Sequence[Path] = (),
     new_players: Sequence[str] = (),
+    schedule: Sequence[Path] = (),
 ) -> int:
-    """Import box scores, availability and/or lineup feeds; every file is validated before anything is
-    written. `new_players`: names a feed may list that no team has yet."""
+    """Import box scores, availability and/or lineup feeds and/or schedules; every file is validated
+    before anything is written. `new_players`: names a feed may list that no team has yet."""
     started = time.perf_counter()
     table = read_box_scores(paths) if paths else None
+    games = read_schedule_files(schedule, datetime.now(UTC)) if schedule else None
     with open_warehouse(settings) as warehouse:
         known = known_players(warehouse, table, new_players) if availability or lineups else None
         availability_feed, lineups_feed = read_feeds(availability, lineups, known) if known else (None, None)
         if table is not None:
             rows = store_box_scores(warehouse, table)
             _report_box_scores(table, rows, len(paths), started)
+        if games is not None:
+            written = import_schedule(warehouse, games, ", ".join(str(p) for p in schedule))
+            print(
+                f"imported {games.num_rows:,} games ({written:,} new or changed) from {len(schedule)} file(s)"
+            )
         if availability_feed is not None:
             label = ", ".join(str(p) for p in availability)
             written = import_availability(warehouse, availability_feed, label)

@@ -40,6 +40,7 @@ from nba_ray.warehouse.schemas import (
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
     PROP_LINES,
+    SCHEDULED_GAMES,
     STARTING_LINEUPS,
     TABLES,
 )
@@ -458,6 +459,47 @@ def test_a_feed_replaces_only_its_own_team_dates_and_box_scores_keep_feeds(wareh
         warehouse.replace_lineups(availability_rows(DAY).drop_columns(["status"]), "FEED")
 
 
+def schedule_rows(source: str, *games: tuple[date, str, str, str]) -> pa.Table:
+    """Games (date, home, away, status) of one source; a feed's have a tip time and a report time."""
+    feed = source == "FEED"
+    return pa.Table.from_pylist(
+        [
+            {
+                "game_id": f"{day:%Y%m%d}0{home}",
+                "game_date": day,
+                "season": "2021-22",
+                "home_team_abbr": home,
+                "away_team_abbr": away,
+                "tip_time_utc": datetime(day.year, day.month, day.day, 23, 30, tzinfo=UTC) if feed else None,
+                "status": status,
+                "source": source,
+                "reported_at": datetime(2022, 1, 2, 3, 4, 5, 678901, tzinfo=UTC) if feed else None,
+            }
+            for day, home, away, status in games
+        ],
+        schema=SCHEDULED_GAMES.schema,
+    )
+
+
+def test_the_schedule_keeps_one_row_per_game_preferring_the_box_scores(warehouse: Warehouse) -> None:
+    later = DAY + timedelta(days=1)
+    coming = schedule_rows("FEED", (DAY, "BOS", "NYK", "SCHEDULED"), (later, "MIA", "ATL", "SCHEDULED"))
+    warehouse.replace_schedule(coming, "FEED")
+    assert warehouse.read_schedule().equals(coming)  # every value and type round-trips
+    warehouse.replace_schedule(schedule_rows("BOX_SCORE", (DAY, "BOS", "NYK", "FINAL")), "BOX_SCORE")
+    warehouse.replace_schedule(schedule_rows("FEED", (later, "LAL", "DEN", "POSTPONED")), "FEED")
+    games = warehouse.read_schedule().to_pylist()
+    assert [(g["game_date"], g["home_team_abbr"], g["status"], g["source"]) for g in games] == [
+        (DAY, "BOS", "FINAL", "BOX_SCORE"),
+        (later, "LAL", "POSTPONED", "FEED"),
+        (later, "MIA", "SCHEDULED", "FEED"),
+    ]
+    assert warehouse.table_counts()[SCHEDULED_GAMES.name] == 4  # the feed's row of the played game stays
+    moved = schedule_rows("FEED", (later, "MIA", "ATL", "POSTPONED"))
+    warehouse.replace_schedule(moved, "FEED")
+    assert warehouse.read_schedule(later, later).column("status").to_pylist() == ["POSTPONED", "POSTPONED"]
+
+
 def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) -> None:
     seed_date(warehouse)
     predictions = prediction_rows(DAY, PLAYERS[:4], ["xgboost_v1"], "r1")
@@ -508,6 +550,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         BACKFILL_CHECKPOINTS.name: 0,
         INPUT_FINGERPRINTS.name: 2,  # DAY's features and DAY's lines
         MODEL_REGISTRY.name: 0,
+        SCHEDULED_GAMES.name: 0,
     }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.warehouse import WarehouseError, sql
-from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS, PLAYER_PROP_PREDICTIONS
+from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS, PLAYER_PROP_PREDICTIONS, SCHEDULED_GAMES
 from tests.conftest import WarehouseFactory
 from tests.test_warehouse import prediction_rows
 
@@ -88,3 +88,13 @@ def test_predictions_from_before_modes_are_standard_ones(warehouse_factory: Ware
     ]
     with pytest.raises(ValueError, match="got rows of mode"):
         new.write_predictions(pa.Table.from_pylist(pre_tip, schema=schema), [DAY], systems)
+
+
+def test_a_warehouse_without_a_newer_table_gains_it(warehouse_factory: WarehouseFactory) -> None:
+    old = warehouse_factory()
+    old.write_checkpoints("k-old", [checkpoint("k-old", "done")])
+    old._run(sql.Query(f"DROP TABLE {old.dialect.table(SCHEDULED_GAMES.name)}"))  # type: ignore[attr-defined]
+
+    new = warehouse_factory(share=old)  # opening it creates the table; the old rows stay
+    assert new.read_schedule().num_rows == 0 and new.read_schedule().schema == SCHEDULED_GAMES.schema
+    assert [row["run_key"] for row in new.read_checkpoints().to_pylist()] == ["k-old"]

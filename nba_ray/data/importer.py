@@ -181,7 +181,7 @@ def _check_games(rows: pd.DataFrame) -> None:
     """Each game is on one date between two teams, each the other's opponent, exactly one at home. The
     row named is the first that disagrees with the rows of its game before it."""
     game = rows.groupby("game_id", sort=False)
-    _reject_first(
+    reject_first(
         rows,
         rows["game_date"] != game["game_date"].transform("first"),
         "game {game_id} has rows on another date",
@@ -194,14 +194,14 @@ def _check_games(rows: pd.DataFrame) -> None:
         .groupby([rows["game_id"], rows["team_abbr"]], sort=False)
         .transform("max")
     )
-    _reject_first(rows, side_number > 1, "team {team_abbr} is a third team in game {game_id}")
+    reject_first(rows, side_number > 1, "team {team_abbr} is a third team in game {game_id}")
     side = rows.groupby(["game_id", "team_abbr"], sort=False)
-    _reject_first(
+    reject_first(
         rows,
         rows["opponent_team_abbr"] != side["opponent_team_abbr"].transform("first"),
         "team {team_abbr} has a second opponent in game {game_id}",
     )
-    _reject_first(
+    reject_first(
         rows,
         rows["is_home"] != side["is_home"].transform("first"),
         "team {team_abbr} is both home and away in game {game_id}",
@@ -210,16 +210,16 @@ def _check_games(rows: pd.DataFrame) -> None:
     first, last = game["team_abbr"].transform("min"), game["team_abbr"].transform("max")
     both = first != last
     other = first.where(rows["team_abbr"] != first, last)
-    _reject_first(
+    reject_first(
         rows,
         both & (rows["opponent_team_abbr"] != other),
         "opponent_team_abbr {opponent_team_abbr} is not the other team of game {game_id}",
     )
     home_teams = rows["team_abbr"].where(rows["is_home"]).groupby(rows["game_id"]).transform("nunique")
-    _reject_first(rows, both & (home_teams != 1), "game {game_id} does not have exactly one home team")
+    reject_first(rows, both & (home_teams != 1), "game {game_id} does not have exactly one home team")
 
 
-def _reject_first(rows: pd.DataFrame, mask: pd.Series, reason: str) -> None:
+def reject_first(rows: pd.DataFrame, mask: pd.Series, reason: str) -> None:
     """Reject the first row where `mask` holds, naming its file and row; `reason` is formatted with it."""
     bad = mask.fillna(False).to_numpy(dtype=bool)
     if bad.any():

@@ -41,3 +41,9 @@ def season_bounds(season: str) -> tuple[date, date]:
     if year is None:
         raise ValueError(f"season {season!r} is not like '2021-22'")
     return date(year, _SEASON_FIRST_MONTH, 1), date(year + 1, _SEASON_LAST_MONTH, 31)
+
+
+def season_of(day: date) -> str:
+    """The season a game on `day` belongs to ("2022-23" for any day from September 2022 to August 2023)."""
+    year = day.year if day.month >= _SEASON_FIRST_MONTH else day.year - 1
+    return f"{year}-{(year + 1) % 100:02d}"

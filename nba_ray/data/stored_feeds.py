@@ -7,14 +7,16 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from nba_ray.data.feeds import FeedError, read_availability_feed, read_lineups_feed
 from nba_ray.data.players import KnownPlayers, admitted_lookups
+from nba_ray.data.schedule import ScheduleError
 from nba_ray.warehouse import Warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
-from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE, SOURCE_FEED
+from nba_ray.warehouse.schemas import SCHEDULED_GAMES, SOURCE_BOX_SCORE, SOURCE_FEED
 
 
 def known_players(
@@ -65,3 +67,43 @@ def _check_not_played(feed: pa.Table, read: Callable[[date, date], pa.Table], la
             f"{label}: {first['team_abbr']} on {first['game_date']} already has box scores, whose "
             f"{what} supersedes a feed: give feeds for games not yet played"
         )
+
+
+def import_schedule(warehouse: Warehouse, schedule: pa.Table, label: str) -> int:
+    """Store validated schedule rows: refused whole if a team of one of its games played another game
+    that date; a game whose stored row says the same (apart from when it was reported) is not
+    written again, so re-importing a file changes nothing."""
+    dates = pc.unique(schedule["game_date"]).to_pylist()
+    stored = warehouse.read_schedule(min(dates), max(dates), every_source=True).to_pandas()
+    _check_played_games(schedule.to_pandas(), stored[stored["source"] == SOURCE_BOX_SCORE], label)
+    changed = _changed(schedule, stored[stored["source"] == SOURCE_FEED])
+    return warehouse.replace_schedule(changed, SOURCE_FEED)
+
+
+def _check_played_games(games: pd.DataFrame, played: pd.DataFrame, label: str) -> None:
+    game = ["home_team_abbr", "away_team_abbr"]
+    for side in game:
+        mine = games.assign(team=games[side])
+        for other in game:
+            theirs = played.assign(team=played[other])[["game_date", "team", *game]]
+            clash = mine.merge(theirs, on=["game_date", "team"], suffixes=("", "_played"))
+            different = (clash["home_team_abbr"] != clash["home_team_abbr_played"]) | (
+                clash["away_team_abbr"] != clash["away_team_abbr_played"]
+            )
+            if different.any():
+                first = clash[different].iloc[0]
+                raise ScheduleError(
+                    f"{label}: {first['team']} on {first['game_date']} played "
+                    f"{first['away_team_abbr_played']}@{first['home_team_abbr_played']} (box scores), "
+                    f"not {first['away_team_abbr']}@{first['home_team_abbr']}"
+                )
+
+
+def _changed(incoming: pa.Table, stored: pd.DataFrame) -> pa.Table:
+    """The incoming rows that differ from the stored row of their game in anything but `reported_at`."""
+    compared = [name for name in SCHEDULED_GAMES.columns if name not in ("reported_at", "source")]
+    new = incoming.to_pandas()
+    if stored.empty:
+        return incoming
+    merged = new[compared].merge(stored[compared].drop_duplicates(), how="left", indicator=True)
+    return incoming.filter(pa.array((merged["_merge"] == "left_only").to_numpy()))

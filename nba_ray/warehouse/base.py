@@ -38,6 +38,7 @@ from nba_ray.warehouse.schemas import (
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
     PROP_LINES,
+    SCHEDULED_GAMES,
     SOURCE_BOX_SCORE,
     STARTING_LINEUPS,
     TABLES,
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from nba_ray.config import BatchingSettings
 
 log = logging.getLogger(__name__)
+# What one feed report covers: a team's date (availability, lineups) or one game (the schedule).
+_TEAM_DATE = ("game_date", "team_abbr")
+_GAME = ("game_date", "home_team_abbr", "away_team_abbr")
 # How predictions and their grades are read back: by date, player, system, then mode.
 _BY_PLAYER_SYSTEM = "game_date, player_lookup, system_id, prediction_mode"
 T = TypeVar("T")
@@ -191,23 +195,41 @@ class Warehouse(ABC):
 
     def replace_availability(self, rows: pa.Table, source: str) -> int:
         """Store availability rows of one `source`; see `_replace_reported` for what they replace."""
-        return self._replace_reported(PLAYER_AVAILABILITY, rows, source)
+        return self._replace_reported(PLAYER_AVAILABILITY, rows, source, _TEAM_DATE)
 
     def read_availability(self, start: date | None = None, end: date | None = None) -> pa.Table:
         return self._read_reported(PLAYER_AVAILABILITY, start, end)
 
     def replace_lineups(self, rows: pa.Table, source: str) -> int:
         """Store starting lineups of one `source`, as availability."""
-        return self._replace_reported(STARTING_LINEUPS, rows, source)
+        return self._replace_reported(STARTING_LINEUPS, rows, source, _TEAM_DATE)
 
     def read_lineups(self, start: date | None = None, end: date | None = None) -> pa.Table:
         return self._read_reported(STARTING_LINEUPS, start, end)
 
-    def _replace_reported(self, spec: TableSpec, rows: pa.Table, source: str) -> int:
+    def replace_schedule(self, rows: pa.Table, source: str) -> int:
+        """Store scheduled games of one `source`, as availability (a schedule file replaces its games)."""
+        return self._replace_reported(SCHEDULED_GAMES, rows, source, _GAME)
+
+    def read_schedule(
+        self, start: date | None = None, end: date | None = None, *, every_source: bool = False
+    ) -> pa.Table:
+        """Every game of [start, end], one row each: the box scores' row of a played game, else the
+        schedule's (`every_source`: the stored rows of both sources)."""
+        rows = self._read_reported(SCHEDULED_GAMES, start, end)
+        if every_source:
+            return rows
+        played = rows.filter(pc.equal(rows["source"], SOURCE_BOX_SCORE))
+        played_games = {tuple(game.values()) for game in played.select(list(_GAME)).to_pylist()}
+        coming = [tuple(game.values()) not in played_games for game in rows.select(list(_GAME)).to_pylist()]
+        keep = pc.or_(pc.equal(rows["source"], SOURCE_BOX_SCORE), pa.array(coming, pa.bool_()))
+        return rows.filter(keep)
+
+    def _replace_reported(self, spec: TableSpec, rows: pa.Table, source: str, by: tuple[str, ...]) -> int:
         """BOX_SCORE rows are derived from every box score held, so they replace every BOX_SCORE row; a
-        feed replaces only its own source's rows of the team-dates it lists, so one team's report never
-        touches another team's rows, and box scores never delete a feed (a read prefers the box scores
-        of a team-date that has them)."""
+        feed replaces only its own source's rows of the groups (`by`: team-dates, games) it lists, so one
+        team's report never touches another team's rows, and box scores never delete a feed (a read
+        prefers the box scores of a group that has them)."""
         sources = set(pc.unique(rows["source"]).to_pylist())
         if sources - {source}:
             raise ValueError(f"{spec.name}: rows of source(s) {sorted(sources - {source})} given as {source}")
@@ -215,13 +237,13 @@ class Warehouse(ABC):
             return self._replace_where(spec, rows, {"source": source})
         if rows.num_rows == 0:
             return 0
-        dates, teams = rows["game_date"].to_pylist(), rows["team_abbr"].to_pylist()
-        keys = sql.KeysIn(("game_date", "team_abbr"), sorted(set(zip(dates, teams, strict=True))))
-        return self._replace_where(spec, rows, {"source": source, "team_date": keys})
+        groups = sorted({tuple(group.values()) for group in rows.select(list(by)).to_pylist()})
+        return self._replace_where(spec, rows, {"source": source, "group": sql.KeysIn(by, groups)})
 
     def _read_reported(self, spec: TableSpec, start: date | None, end: date | None) -> pa.Table:
         low, high = start or EARLIEST_DATE, end or LATEST_DATE
-        return self._read(spec, {"game_date": sql.Between(low, high)}, "game_date, team_abbr, player_lookup")
+        order = ", ".join(spec.key)
+        return self._read(spec, {"game_date": sql.Between(low, high)}, order)
 
     def season_bounds(self) -> pa.Table:
         """`season`, `first_date`, `last_date` of every season with box scores, in order."""

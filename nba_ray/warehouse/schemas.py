@@ -258,6 +258,29 @@ STARTING_LINEUPS = TableSpec(
 )
 STARTERS_PER_TEAM = 5
 
+# The league's games, played and coming (SYSTEMS.md §1): derived from the box scores on import (source
+# BOX_SCORE, status FINAL, reported_at NULL) or loaded from a schedule file (source FEED). One row per
+# game and source; a read prefers the box scores' row of a game that has one.
+GAME_SCHEDULED, GAME_POSTPONED, GAME_FINAL = "SCHEDULED", "POSTPONED", "FINAL"
+GAME_STATUSES: tuple[str, ...] = (GAME_SCHEDULED, GAME_POSTPONED, GAME_FINAL)
+SCHEDULED_GAMES = TableSpec(
+    "scheduled_games",
+    pa.schema(
+        _fields(
+            ("game_id", pa.string()),
+            ("game_date", pa.date32()),
+            ("season", pa.string()),
+            ("home_team_abbr", pa.string()),
+            ("away_team_abbr", pa.string()),
+            ("tip_time_utc", pa.timestamp("us", tz="UTC")),
+            ("status", pa.string()),
+            ("source", pa.string()),
+            ("reported_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("game_date", "home_team_abbr", "away_team_abbr", "source"),
+)
+
 # One row per (input, date): the digest of that date's rows of an input table, written with them
 # (`warehouse/fingerprints.py`), so a backfill can tell which done dates were computed from other data.
 INPUT_FINGERPRINTS = TableSpec(
@@ -311,6 +334,7 @@ TABLES: tuple[TableSpec, ...] = (
     PLAYER_GAME_SUMMARY,
     PLAYER_AVAILABILITY,
     STARTING_LINEUPS,
+    SCHEDULED_GAMES,
     ML_FEATURE_STORE,
     PROP_LINES,
     PLAYER_PROP_PREDICTIONS,
