@@ -183,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = command("import", "Import box scores, availability and lineup feeds (CSV or Parquet).", _import)
     imp.add_argument("--box-scores", nargs="+", metavar="PATH", help="box-score CSV or Parquet files")
     imp.add_argument(
-        "--availability", nargs="+", metavar="PATH", help="injury-report feeds: who is ACTIVE / OUT"
+        "--availability",
+        nargs="+",
+        metavar="PATH",
+        help="injury reports: OUT / DOUBTFUL / QUESTIONABLE / PROBABLE / AVAILABLE per player",
     )
     imp.add_argument("--lineups", nargs="+", metavar="PATH", help="lineup feeds: the five starters per team")
     imp.add_argument(

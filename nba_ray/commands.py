@@ -102,11 +102,14 @@ def import_box_scores(
     """Import box scores, availability and/or lineup feeds and/or schedules; every file is validated
     before anything is written. `new_players`: names a feed may list that no team has yet."""
     started = time.perf_counter()
+    now = datetime.now(UTC)  # when the files were reported, unless they say
     table = read_box_scores(paths) if paths else None
-    games = read_schedule_files(schedule, datetime.now(UTC)) if schedule else None
+    games = read_schedule_files(schedule, now) if schedule else None
     with open_warehouse(settings) as warehouse:
         known = known_players(warehouse, table, new_players) if availability or lineups else None
-        availability_feed, lineups_feed = read_feeds(availability, lineups, known) if known else (None, None)
+        availability_feed, lineups_feed = (
+            read_feeds(availability, lineups, known, now) if known else (None, None)
+        )
         if table is not None:
             rows = store_box_scores(warehouse, table)
             _report_box_scores(table, rows, len(paths), started)

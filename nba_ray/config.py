@@ -17,6 +17,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nba_ray.systems.settings import SystemsSettings, XGBoostTrainParams
+from nba_ray.warehouse.schemas import (
+    AVAILABILITY_AVAILABLE,
+    AVAILABILITY_DOUBTFUL,
+    AVAILABILITY_OUT,
+    AVAILABILITY_PROBABLE,
+    AVAILABILITY_QUESTIONABLE,
+    AVAILABILITY_STATUSES,
+)
 
 ENV_PREFIX = "NBA_RAY_"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,1023}$")
@@ -119,12 +127,54 @@ class ModelSettings(_Section):
         return self
 
 
+_LEAGUE_PLAY_PROBABILITY: dict[str, float] = {
+    AVAILABILITY_OUT: 0.0,
+    AVAILABILITY_DOUBTFUL: 0.25,
+    AVAILABILITY_QUESTIONABLE: 0.5,
+    AVAILABILITY_PROBABLE: 0.75,
+    AVAILABILITY_AVAILABLE: 1.0,
+}
+
+
+class AvailabilitySettings(_Section):
+    """How likely a player of each injury-report status is to play. The defaults are the league's own
+    definitions of its statuses (Probable 75 %, Questionable 50 %, Doubtful 25 %) until past reports
+    choose better ones; OUT never plays and AVAILABLE always can."""
+
+    play_probability: dict[str, float] = Field(default_factory=lambda: dict(_LEAGUE_PLAY_PROBABILITY))
+
+    @field_validator("play_probability", mode="before")
+    @classmethod
+    def _over_the_defaults(cls, value: object) -> object:
+        """A file or variable may set some statuses; the others keep their defaults."""
+        if not isinstance(value, dict):
+            return value
+        given = {str(status).upper(): probability for status, probability in value.items()}
+        return {**_LEAGUE_PLAY_PROBABILITY, **given}
+
+    @field_validator("play_probability")
+    @classmethod
+    def _every_status_in_order(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(AVAILABILITY_STATUSES))
+        if unknown:
+            raise ValueError(
+                f"unknown status(es) {', '.join(unknown)} (use {', '.join(AVAILABILITY_STATUSES)})"
+            )
+        ordered = [value[status] for status in AVAILABILITY_STATUSES]
+        if any(not 0.0 <= p <= 1.0 for p in ordered) or ordered != sorted(ordered):
+            raise ValueError(
+                f"probabilities must lie in [0, 1] and not fall from {' to '.join(AVAILABILITY_STATUSES)}"
+            )
+        return value
+
+
 class Settings(_Section):
     warehouse: WarehouseSettings = WarehouseSettings()
     ray: RaySettings = RaySettings()
     batching: BatchingSettings = BatchingSettings()
     systems: SystemsSettings = SystemsSettings()
     model: ModelSettings = ModelSettings()
+    availability: AvailabilitySettings = AvailabilitySettings()
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

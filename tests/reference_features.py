@@ -158,7 +158,7 @@ def availability_at(
         if other == player:
             continue
         form = recent_form(box, other, season, game_date)
-        if status == "ACTIVE":
+        if status == "AVAILABLE":
             active = [a + f for a, f in zip(active, form, strict=True)]
         else:
             out += form[0]

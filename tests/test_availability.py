@@ -4,7 +4,7 @@ nothing, a bad row named with its file and row), and the import path that keeps 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -61,16 +61,16 @@ def test_listed_rows_and_rotation_players_without_a_row() -> None:
     assert set(availability["source"].to_pylist()) == {"BOX_SCORE"}
     assert availability["reported_at"].null_count == availability.num_rows
     assert statuses(availability, 4, "BOS") == {
-        "a1": "ACTIVE",
-        "a2": "ACTIVE",
-        "a3": "ACTIVE",  # played 0:00: available
-        "a4": "ACTIVE",  # coach's decision: available
+        "a1": "AVAILABLE",
+        "a2": "AVAILABLE",
+        "a3": "AVAILABLE",  # played 0:00: available
+        "a4": "AVAILABLE",  # coach's decision: available
         "a5": "OUT",  # inactive list
         "a6": "OUT",  # rotation player without a row
-        "a7": "ACTIVE",
+        "a7": "AVAILABLE",
     }
     # Opening night has no earlier rotation: everyone listed is active, nobody else is out.
-    assert set(statuses(availability, 0, "BOS").values()) == {"ACTIVE"}
+    assert set(statuses(availability, 0, "BOS").values()) == {"AVAILABLE"}
     keys = availability.select(list(PLAYER_AVAILABILITY.key)).to_pandas()
     assert not keys.duplicated().any()
 
@@ -86,7 +86,7 @@ def test_a_returning_player_is_active_and_a_long_absence_leaves_the_rotation() -
     for number in range(1, ROTATION_GAMES + 1):
         assert statuses(availability, 2 * number, "BOS")["a7"] == "OUT"
     assert "a7" not in statuses(availability, 2 * (ROTATION_GAMES + 1), "BOS")
-    assert statuses(availability, 2 * (ROTATION_GAMES + 2), "BOS")["a7"] == "ACTIVE"
+    assert statuses(availability, 2 * (ROTATION_GAMES + 2), "BOS")["a7"] == "AVAILABLE"
 
 
 def test_a_player_traded_mid_season_is_not_out_for_his_old_team() -> None:
@@ -100,7 +100,7 @@ def test_a_player_traded_mid_season_is_not_out_for_his_old_team() -> None:
     assert statuses(availability, 4, "BOS")["a2"] == "OUT"
     assert "a2" not in statuses(availability, 6, "BOS")
     assert "a2" not in statuses(availability, 8, "BOS")
-    assert statuses(availability, 8, "MIA")["a2"] == "ACTIVE"
+    assert statuses(availability, 8, "MIA")["a2"] == "AVAILABLE"
 
 
 def test_a_missing_game_is_not_counted_and_gets_no_rows() -> None:
@@ -121,7 +121,7 @@ def test_last_season_players_are_not_out_on_opening_night() -> None:
         for row in game(0, "BOS", "NYK", {"gone": None, "a1": None})
     ]
     rows = last_season + game(0, "BOS", "NYK", {"a1": None})
-    assert statuses(derive_availability(to_table(rows)), 0, "BOS") == {"a1": "ACTIVE"}
+    assert statuses(derive_availability(to_table(rows)), 0, "BOS") == {"a1": "AVAILABLE"}
 
 
 def test_the_dates_own_minutes_and_points_never_change_its_availability() -> None:
@@ -163,20 +163,22 @@ FEED_PLAYERS = [
     *game(2, "NYK", "BOS", {"mitchellrobinson": None}),
 ]
 KNOWN = KnownPlayers.of(to_table(FEED_PLAYERS))
+NOW = datetime(2023, 10, 24, 15, 0, tzinfo=UTC)
+STATUSES = "OUT, DOUBTFUL, QUESTIONABLE, PROBABLE, AVAILABLE"
 
 
 def test_feed_is_read_validated_and_folded_to_lookups(tmp_path: Path) -> None:
-    table = read_availability_feed([write_feed(tmp_path, FEED, "feed.parquet")], KNOWN)
+    table = read_availability_feed([write_feed(tmp_path, FEED, "feed.parquet")], KNOWN, NOW)
     assert table.schema == PLAYER_AVAILABILITY.schema
     assert table.to_pydict()["player_lookup"] == ["jaysontatum", "kristapsporzingis", "mitchellrobinson"]
-    assert table.to_pydict()["status"] == ["ACTIVE", "OUT", "OUT"]
+    assert table.to_pydict()["status"] == ["AVAILABLE", "OUT", "OUT"]
     assert set(table["source"].to_pylist()) == {"FEED"}
 
 
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"status": "QUESTIONABLE"}, "status is not one of ACTIVE, OUT"),
+        ({"status": "maybe"}, f"status is not one of {STATUSES}"),
         ({"game_date": "24/13/2023"}, "game_date is not a date"),
         ({"team_abbr": "Boston Celtics"}, "team_abbr 'Boston Celtics' is not an NBA team code"),
         ({"player_name": ""}, "player is empty"),
@@ -189,7 +191,7 @@ def test_a_bad_feed_row_is_named_with_file_and_row(
     rows[2].update(change)
     path = write_feed(tmp_path, rows)
     with pytest.raises(FeedError) as caught:
-        read_availability_feed([path], KNOWN)
+        read_availability_feed([path], KNOWN, NOW)
     assert str(caught.value).startswith(f"{path}: row 4: {reason}")  # header is line 1
 
 
@@ -197,7 +199,7 @@ def test_a_second_row_for_one_player_is_rejected(tmp_path: Path) -> None:
     first = write_feed(tmp_path, FEED, "a.csv")
     second = write_feed(tmp_path, FEED[:1], "b.csv")
     with pytest.raises(FeedError, match=r"b\.csv: row 2: a second row for jaysontatum"):
-        read_availability_feed([first, second], KNOWN)
+        read_availability_feed([first, second], KNOWN, NOW)
 
 
 def _config(settings: Settings, tmp_path: Path) -> str:
@@ -232,7 +234,7 @@ def test_import_derives_availability_and_loads_feeds_all_or_nothing(
     bad = write_feed(tmp_path, bad_rows, "bad.csv")
     assert main(["import", "--config", config, "--availability", str(good), str(bad)]) == 2
     message = capsys.readouterr().err.strip()
-    assert "\n" not in message and f"{bad}: row 5: status is not one of ACTIVE, OUT" in message
+    assert "\n" not in message and f"{bad}: row 5: status is not one of {STATUSES}" in message
     assert len(_availability(settings)) == len(derived) + len(FEED)
 
     played = write_feed(tmp_path, [{**FEED[0], "game_date": str(OPENING), "team_abbr": "BOS"}], "played.csv")
@@ -265,7 +267,7 @@ def test_a_player_not_of_the_team_is_refused_with_the_closest_names(
     rows[1 if "Tatem" in change["player_name"] else 2].update(change)
     path = write_feed(tmp_path, rows)
     with pytest.raises(FeedError) as caught:
-        read_availability_feed([path], KNOWN)
+        read_availability_feed([path], KNOWN, NOW)
     row = 3 if "Tatem" in change["player_name"] else 4
     assert str(caught.value).startswith(f"{path}: row {row}: {reason}"), caught.value
     assert "--new-player NAME" in str(caught.value)
@@ -276,20 +278,20 @@ def test_a_new_player_is_admitted_explicitly_and_a_traded_one_belongs_to_his_lat
 ) -> None:
     rookie = [*FEED, {**FEED[2], "player_name": "Victor Wembanyama"}]
     admitted = KnownPlayers.of(to_table(FEED_PLAYERS), admitted={"victorwembanyama"})
-    table = read_availability_feed([write_feed(tmp_path, rookie)], admitted)
+    table = read_availability_feed([write_feed(tmp_path, rookie)], admitted, NOW)
     assert "victorwembanyama" in table["player_lookup"].to_pylist()
     # Known from then on through the stored feed row, without admitting him again.
     later = KnownPlayers.of(to_table(FEED_PLAYERS), feeds=[table])
-    assert read_availability_feed([write_feed(tmp_path, rookie, "again.csv")], later).num_rows == 4
+    assert read_availability_feed([write_feed(tmp_path, rookie, "again.csv")], later, NOW).num_rows == 4
 
     traded = KnownPlayers.of(to_table([*FEED_PLAYERS, *game(5, "NYK", "BOS", {"jaysontatum": None})]))
     with pytest.raises(FeedError, match="'jaysontatum' is a player of NYK, not BOS"):
-        read_availability_feed([write_feed(tmp_path, FEED, "traded.csv")], traded)
+        read_availability_feed([write_feed(tmp_path, FEED, "traded.csv")], traded, NOW)
     moved = [{**FEED[0], "team_abbr": "NYK"}, FEED[2]]
-    assert read_availability_feed([write_feed(tmp_path, moved, "moved.csv")], traded).num_rows == 2
+    assert read_availability_feed([write_feed(tmp_path, moved, "moved.csv")], traded, NOW).num_rows == 2
     # Before the trade he was still a player of BOS.
     early = [{**FEED[0], "game_date": str(OPENING + timedelta(days=3))}]
-    assert read_availability_feed([write_feed(tmp_path, early, "early.csv")], traded).num_rows == 1
+    assert read_availability_feed([write_feed(tmp_path, early, "early.csv")], traded, NOW).num_rows == 1
 
 
 def test_box_scores_of_one_game_keep_the_feeds_of_the_dates_other_games(
@@ -324,3 +326,62 @@ def test_box_scores_of_one_game_keep_the_feeds_of_the_dates_other_games(
     assert main(["import", "--config", config, "--availability", str(rookie), *admit]) == 0
     nyk = _availability(settings).query("team_abbr == 'NYK' and source == 'FEED'")
     assert list(nyk.player_lookup) == ["victorwembanyama"]  # the team-date's new report replaced the old
+
+
+def test_the_official_reports_shapes_and_statuses_are_read(tmp_path: Path) -> None:
+    """The report's "Last, First", "AWAY@HOME" and status words; every row has a reported_at."""
+    rows = [
+        {**FEED[0], "player_name": "Tatum, Jayson", "matchup": "NYK@BOS", "status": "Questionable"},
+        {**FEED[1], "player_name": "Porziņģis, Kristaps", "matchup": "NYK@BOS", "status": "Probable"},
+        {**FEED[2], "matchup": "NYK@BOS", "status": "Doubtful", "reported_at": "2023-10-24 17:30:00-04:00"},
+        {**FEED[0], "team_abbr": "NYK", "player_name": "Robinson, Mitchell", "matchup": "NYK@BOS"},
+    ]
+    rows[3].update(status="Active", reported_at="2023-10-24 21:00")  # a second report of the day
+    table = read_availability_feed([write_feed(tmp_path, rows)], KNOWN, NOW).to_pylist()
+    assert [(r["player_lookup"], r["status"]) for r in table] == [
+        ("jaysontatum", "QUESTIONABLE"),
+        ("kristapsporzingis", "PROBABLE"),
+        ("mitchellrobinson", "DOUBTFUL"),
+        ("mitchellrobinson", "AVAILABLE"),
+    ]
+    assert [r["reported_at"] for r in table] == [
+        NOW,
+        NOW,
+        datetime(2023, 10, 24, 21, 30, tzinfo=UTC),
+        datetime(2023, 10, 24, 21, 0, tzinfo=UTC),
+    ]
+    for matchup, reason in (
+        ("NYK-BOS", "matchup is not two NBA team codes as AWAY@HOME"),
+        ("MIA@ATL", "team_abbr is not a team of matchup"),
+    ):
+        path = write_feed(tmp_path, [rows[0], {**rows[1], "matchup": matchup}], "bad.csv")
+        with pytest.raises(FeedError, match=rf"bad\.csv: row 3: {reason}"):
+            read_availability_feed([path], KNOWN, NOW)
+
+
+def test_a_later_report_replaces_an_earlier_one_and_a_repeat_changes_nothing(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(settings, tmp_path)
+    box = tmp_path / "box.parquet"
+    to_table(FEED_PLAYERS).to_pandas().to_parquet(box)
+    assert main(["import", "--config", config, "--box-scores", str(box)]) == 0
+    feed = write_feed(tmp_path, FEED, "morning.csv")  # no reported_at: the import's time
+    assert main(["import", "--config", config, "--availability", str(feed)]) == 0
+    first = _availability(settings)
+    stamps = first[first.source == "FEED"].reported_at
+    assert stamps.notna().all() and stamps.nunique() == 1
+    assert main(["import", "--config", config, "--availability", str(feed)]) == 0
+    assert "imported 0 availability rows" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(_availability(settings), first)
+
+    news = write_feed(tmp_path, [{**FEED[1], "status": "available"}], "evening.csv")
+    assert main(["import", "--config", config, "--availability", str(news)]) == 0
+    latest = _availability(settings).query("source == 'FEED'")
+    assert sorted(zip(latest.team_abbr, latest.player_lookup, latest.status, strict=True)) == [
+        ("BOS", "kristapsporzingis", "AVAILABLE"),  # BOS's later report replaces its earlier one
+        ("NYK", "mitchellrobinson", "OUT"),
+    ]
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        morning = warehouse.read_availability(as_of=stamps.iloc[0].to_pydatetime()).to_pandas()
+    assert morning.query("source == 'FEED'").equals(first.query("source == 'FEED'"))

@@ -69,3 +69,26 @@ def test_pinned_model_policy_needs_its_version() -> None:
         environ={"NBA_RAY_MODEL__POLICY": "pinned", "NBA_RAY_MODEL__VERSION": "xgboost_v1@2022-10-17-ab"},
     )
     assert pinned.model.version == "xgboost_v1@2022-10-17-ab"
+
+
+def test_each_report_status_has_a_probability_of_playing(tmp_path: Path) -> None:
+    settings = load_settings(None, environ={"NBA_RAY_AVAILABILITY__PLAY_PROBABILITY__QUESTIONABLE": "0.6"})
+    assert settings.availability.play_probability == {
+        "OUT": 0.0,
+        "DOUBTFUL": 0.25,
+        "QUESTIONABLE": 0.6,
+        "PROBABLE": 0.75,
+        "AVAILABLE": 1.0,
+    }
+    path = tmp_path / "play.yaml"
+    for table, reason in (
+        ("{OUT: 0.0, GTD: 0.5}", "unknown status\\(es\\) GTD \\(use OUT, DOUBTFUL"),
+        (
+            "{doubtful: 0.6}",
+            "probabilities must lie in \\[0, 1\\] and not fall from OUT to DOUBTFUL",
+        ),
+        ("{OUT: -0.1}", "probabilities must lie in"),
+    ):
+        path.write_text(f"availability:\n  play_probability: {table}\n")
+        with pytest.raises(ConfigError, match=f"play.yaml: availability.play_probability: {reason}"):
+            load_settings(path, environ={})

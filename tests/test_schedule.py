@@ -15,7 +15,7 @@ from nba_ray.config import Settings
 from nba_ray.data.schedule import ScheduleError, derive_schedule, read_schedule_files
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import SCHEDULED_GAMES
-from tests.test_availability import OPENING, ROSTER, game
+from tests.test_availability import OPENING, ROSTER, _config, game
 from tests.test_features import to_table
 
 NOW = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
@@ -168,11 +168,10 @@ def _schedule(settings: Settings) -> pd.DataFrame:
 def test_import_derives_played_games_and_loads_coming_ones_once(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "config.yaml"
-    config.write_text(f"warehouse:\n  kind: duckdb\n  path: {settings.warehouse.path}\n")
+    config = _config(settings, tmp_path)
     box = tmp_path / "box.parquet"
     to_table(game(0, "BOS", "NYK", ROSTER)).to_pandas().to_parquet(box)
-    assert main(["import", "--config", str(config), "--box-scores", str(box)]) == 0
+    assert main(["import", "--config", config, "--box-scores", str(box)]) == 0
     played = _schedule(settings)
     assert list(zip(played.home_team_abbr, played.status, played.source, strict=True)) == [
         ("BOS", "FINAL", "BOX_SCORE")
@@ -181,15 +180,15 @@ def test_import_derives_played_games_and_loads_coming_ones_once(
     coming = write(
         tmp_path, [*GAMES, {"game_date": str(OPENING), "home_team_abbr": "BOS", "away_team_abbr": "NYK"}]
     )
-    assert main(["import", "--config", str(config), "--schedule", str(coming)]) == 0
+    assert main(["import", "--config", config, "--schedule", str(coming)]) == 0
     first = _schedule(settings)
     assert len(first) == 4 and first.iloc[0].source == "BOX_SCORE"  # the played game's box-score row
-    assert main(["import", "--config", str(config), "--schedule", str(coming)]) == 0
+    assert main(["import", "--config", config, "--schedule", str(coming)]) == 0
     assert "(0 new or changed)" in capsys.readouterr().out
     pd.testing.assert_frame_equal(_schedule(settings), first)  # reported_at included: nothing changed
 
     moved = write(tmp_path, [{**GAMES[0], "status": "POSTPONED"}], "moved.csv")
-    assert main(["import", "--config", str(config), "--schedule", str(moved)]) == 0
+    assert main(["import", "--config", config, "--schedule", str(moved)]) == 0
     assert _schedule(settings).set_index("home_team_abbr").loc["BOS"].status.tolist() == [
         "FINAL",
         "POSTPONED",
@@ -204,7 +203,7 @@ def test_import_derives_played_games_and_loads_coming_ones_once(
     ):
         before = _schedule(settings)
         bad = write(tmp_path, [{**rows[0], "status": "FINAL"}, rows[1]], "bad.csv")
-        assert main(["import", "--config", str(config), "--schedule", str(bad)]) == 2
+        assert main(["import", "--config", config, "--schedule", str(bad)]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and message in err, err
         pd.testing.assert_frame_equal(_schedule(settings), before)  # nothing written

@@ -419,7 +419,11 @@ def availability_rows(game_date: date, source: str = "BOX_SCORE", team: str = "B
             "source": source,
             "reported_at": reported,
         }
-        for player, status in (("jaysontatum", "ACTIVE"), ("jaylenbrown", "OUT"), ("alhorford", "ACTIVE"))
+        for player, status in (
+            ("jaysontatum", "AVAILABLE"),
+            ("jaylenbrown", "OUT"),
+            ("alhorford", "AVAILABLE"),
+        )
     ]
     return pa.Table.from_pylist(rows, schema=PLAYER_AVAILABILITY.schema)
 
@@ -442,9 +446,9 @@ def test_a_feed_replaces_only_its_own_team_dates_and_box_scores_keep_feeds(wareh
     warehouse.replace_availability(pa.Table.from_pandas(news, schema=PLAYER_AVAILABILITY.schema), "FEED")
     rows = warehouse.read_availability(later, later).to_pandas()
     assert sorted(zip(rows.team_abbr, rows.player_lookup, rows.status, strict=True)) == [
-        ("BOS", "alhorford", "ACTIVE"),
+        ("BOS", "alhorford", "AVAILABLE"),
         ("BOS", "jaylenbrown", "OUT"),
-        ("BOS", "jaysontatum", "ACTIVE"),
+        ("BOS", "jaysontatum", "AVAILABLE"),
         ("NYK", "jaysontatum", "OUT"),
     ]
     warehouse.replace_availability(availability_rows(later, team="NYK"), "BOX_SCORE")
@@ -457,6 +461,56 @@ def test_a_feed_replaces_only_its_own_team_dates_and_box_scores_keep_feeds(wareh
     assert rows[rows.source == "BOX_SCORE"].reported_at.isna().all()
     with pytest.raises(ValueError, match="given as FEED"):
         warehouse.replace_lineups(availability_rows(DAY).drop_columns(["status"]), "FEED")
+
+
+def report(game_date: date, team: str, at: datetime | None, *statuses: tuple[str, str]) -> pa.Table:
+    """One team-date's injury report (FEED) at `at`: (player, status) pairs."""
+    rows = [
+        {
+            "game_date": game_date,
+            "team_abbr": team,
+            "player_lookup": player,
+            "status": status,
+            "source": "FEED",
+            "reported_at": at,
+        }
+        for player, status in statuses
+    ]
+    return pa.Table.from_pylist(rows, schema=PLAYER_AVAILABILITY.schema)
+
+
+def test_reports_are_kept_and_read_as_they_stood_at_a_time(warehouse: Warehouse) -> None:
+    """Each report is a snapshot: a later one replaces an earlier one for reads, an as-of read takes the
+    latest reported at or before its time, box-score rows are always read, and a report written before
+    reports were timed (no reported_at, ACTIVE) is the earliest, read as AVAILABLE."""
+    later = DAY + timedelta(days=1)
+    morning, noon, evening = (datetime(2022, 1, 11, hour, tzinfo=UTC) for hour in (9, 12, 18))
+    warehouse.replace_availability(availability_rows(DAY), "BOX_SCORE")
+    warehouse.replace_availability(report(later, "BOS", None, ("jaysontatum", "ACTIVE")), "FEED")
+    warehouse.replace_availability(report(later, "BOS", morning, ("jaysontatum", "QUESTIONABLE")), "FEED")
+    warehouse.replace_availability(
+        report(later, "BOS", evening, ("jaysontatum", "OUT"), ("alhorford", "PROBABLE")), "FEED"
+    )
+    warehouse.replace_availability(report(later, "NYK", noon, ("juliusrandle", "DOUBTFUL")), "FEED")
+
+    def read(as_of: datetime | None) -> list[tuple[str, str, str]]:
+        rows = warehouse.read_availability(later, later, as_of).to_pylist()
+        return [(row["team_abbr"], row["player_lookup"], row["status"]) for row in rows]
+
+    assert read(None) == [
+        ("BOS", "alhorford", "PROBABLE"),
+        ("BOS", "jaysontatum", "OUT"),
+        ("NYK", "juliusrandle", "DOUBTFUL"),
+    ]
+    assert read(noon) == [("BOS", "jaysontatum", "QUESTIONABLE"), ("NYK", "juliusrandle", "DOUBTFUL")]
+    assert read(morning - timedelta(seconds=1)) == [("BOS", "jaysontatum", "AVAILABLE")]
+    assert warehouse.read_availability(DAY, DAY, morning).num_rows == 3  # box scores: always
+    assert warehouse.table_counts()[PLAYER_AVAILABILITY.name] == 3 + 1 + 1 + 2 + 1  # nothing overwritten
+    # The same report written again replaces only itself.
+    warehouse.replace_availability(report(later, "BOS", morning, ("jaysontatum", "DOUBTFUL")), "FEED")
+    assert read(noon)[0] == ("BOS", "jaysontatum", "DOUBTFUL")
+    assert read(None)[0] == ("BOS", "alhorford", "PROBABLE")
+    assert warehouse.table_counts()[PLAYER_AVAILABILITY.name] == 8
 
 
 def schedule_rows(source: str, *games: tuple[date, str, str, str]) -> pa.Table:

@@ -3,8 +3,8 @@
 Box scores list few inactive players (Did Not Dress / Not With Team / Player Suspended: about a quarter
 of a row per team-game); most players who miss a game have no row at all. So, per team-game:
 
-- ACTIVE: every row without an inactive-list reason. "Did Not Play" (coach's decision) and "Played 0:00"
-  are ACTIVE: the player was available, the coach did not use him, and that is not known before tip-off.
+- AVAILABLE: every row without an inactive-list reason. "Did Not Play" (coach's decision) and "Played 0:00"
+  are AVAILABLE: the player was available, the coach did not use him, and that is not known before tip-off.
 - OUT: every row with an inactive-list reason, and every *recent rotation player* without a row: a player
   who played (minutes > 0) for the team in one of its previous `ROTATION_GAMES` games of the same season.
   A player whose latest row before the date is for another team (traded, or signed elsewhere), or who has
@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 
 from nba_ray.warehouse.schemas import (
-    AVAILABILITY_ACTIVE,
+    AVAILABILITY_AVAILABLE,
     AVAILABILITY_OUT,
     PLAYER_AVAILABILITY,
     SOURCE_BOX_SCORE,
@@ -48,7 +48,7 @@ _COLUMNS = ("season", "game_id", "game_date", "team_abbr", "player_lookup", "min
 
 
 def derive_availability(box_scores: pa.Table) -> pa.Table:
-    """ACTIVE / OUT rows (source BOX_SCORE) for every team-game in `box_scores`, sorted by key."""
+    """AVAILABLE / OUT rows (source BOX_SCORE) for every team-game in `box_scores`, sorted by key."""
     missing = [name for name in _COLUMNS if name not in box_scores.column_names]
     if missing:
         raise ValueError(f"box scores: missing column(s) {', '.join(missing)}")
@@ -60,7 +60,7 @@ def derive_availability(box_scores: pa.Table) -> pa.Table:
             "game_date": rows["game_date"],
             "team_abbr": rows["team_abbr"],
             "player_lookup": rows["player_lookup"],
-            "status": np.where(inactive, AVAILABILITY_OUT, AVAILABILITY_ACTIVE),
+            "status": np.where(inactive, AVAILABILITY_OUT, AVAILABILITY_AVAILABLE),
         }
     )
     unlisted = _rotation_players_without_a_row(rows)

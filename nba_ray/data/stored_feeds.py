@@ -4,7 +4,7 @@ team-dates were played) and the writes. Everything is checked before anything is
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -34,25 +34,51 @@ def known_players(
 
 
 def read_feeds(
-    availability: Sequence[Path], lineups: Sequence[Path], known: KnownPlayers
+    availability: Sequence[Path], lineups: Sequence[Path], known: KnownPlayers, now: datetime
 ) -> tuple[pa.Table | None, pa.Table | None]:
-    """Both feeds read and validated (None where no file is given)."""
+    """Both feeds read and validated (None where no file is given), reported at `now` where a file
+    does not say when."""
     return (
-        read_availability_feed(availability, known) if availability else None,
-        read_lineups_feed(lineups, known) if lineups else None,
+        read_availability_feed(availability, known, now) if availability else None,
+        read_lineups_feed(lineups, known, now) if lineups else None,
     )
 
 
 def import_availability(warehouse: Warehouse, feed: pa.Table, label: str) -> int:
     """Store a validated injury-report feed; refused whole if any of its team-dates has box scores."""
     _check_not_played(feed, warehouse.read_availability, label, "availability")
-    return warehouse.replace_availability(feed, SOURCE_FEED)
+    news = _new_reports(feed, warehouse.read_availability, ("player_lookup", "status"))
+    return warehouse.replace_availability(news, SOURCE_FEED)
 
 
 def import_lineups(warehouse: Warehouse, feed: pa.Table, label: str) -> int:
     """Store a validated lineups feed; refused whole if any of its team-dates has box scores."""
     _check_not_played(feed, warehouse.read_lineups, label, "lineup")
-    return warehouse.replace_lineups(feed, SOURCE_FEED)
+    news = _new_reports(feed, warehouse.read_lineups, ("player_lookup",))
+    return warehouse.replace_lineups(news, SOURCE_FEED)
+
+
+def _new_reports(feed: pa.Table, read: Callable[[date, date], pa.Table], content: Sequence[str]) -> pa.Table:
+    """The feed's reports (a team-date at a time) other than a repeat of the latest stored report of their
+    team-date: a report that says the same again adds nothing, so re-importing a file changes nothing."""
+    dates = pc.unique(feed["game_date"]).to_pylist()
+    stored = read(min(dates), max(dates)).to_pandas()
+    stored = stored[stored["source"] == SOURCE_FEED]
+    said = {
+        team_date: (group["reported_at"].max(), _said(group, content))
+        for team_date, group in stored.groupby(["game_date", "team_abbr"], sort=False)
+    }
+    incoming = feed.to_pandas()
+    repeat = pd.Series(False, index=incoming.index)
+    for (day, team, at), group in incoming.groupby(["game_date", "team_abbr", "reported_at"], sort=False):
+        before = said.get((day, team))
+        if before is not None and before[0] <= at and before[1] == _said(group, content):
+            repeat[group.index] = True
+    return feed.filter(pa.array(~repeat.to_numpy()))
+
+
+def _said(report: pd.DataFrame, content: Sequence[str]) -> frozenset[tuple[object, ...]]:
+    return frozenset(report[list(content)].itertuples(index=False, name=None))
 
 
 def _check_not_played(feed: pa.Table, read: Callable[[date, date], pa.Table], label: str, what: str) -> None:

@@ -1,13 +1,14 @@
 """Who plays tonight: the v2 availability features (contract `_AVAILABILITY_FEATURES`).
 
-Input: `player_availability` rows (ACTIVE / OUT per game_date, team, player). For each team-date the
+Input: `player_availability` rows (AVAILABLE / OUT per game_date, team, player; a report's other
+statuses count as neither yet). For each team-date the
 builder uses the BOX_SCORE rows when there are any, else the FEED rows, else nothing (`availability_source`
 NONE). Every figure of a player is his own recent form as of the date, from games before it: the means
 over his last 10 played games of points, usage plays (FGA + 0.44·FTA + TOV) and minutes, with the same
 window base as his own features (a player without games counts 0).
 
 For a box-score row of player p on team T and date D:
-- teammates_{points,usage,minutes}_last_10: the sums over T's ACTIVE players on D other than p;
+- teammates_{points,usage,minutes}_last_10: the sums over T's AVAILABLE players on D other than p;
 - share_of_active_{points,usage}: p's figure / (p's + teammates'), default when the total is 0;
 - points_vacated_last_10: the sum of the points figure over T's OUT players on D other than p;
 - each "_vs_recent": the value on D minus its mean over p's last 10 played games (the same value computed
@@ -37,7 +38,7 @@ from nba_ray.features.contract import (
 from nba_ray.features.inputs import BoxScores, Targets, prefer_box_scores
 from nba_ray.features.player_windows import LONG_WINDOW, PlayerWindows, windows_at
 from nba_ray.features.sequence import DAY_KEY_BASE, Columns, EventSequence, ratio
-from nba_ray.warehouse.schemas import AVAILABILITY_ACTIVE, AVAILABILITY_OUT
+from nba_ray.warehouse.schemas import AVAILABILITY_AVAILABLE, AVAILABILITY_OUT
 
 __all__ = ["AVAILABILITY_FIGURES", "availability_features"]
 
@@ -122,10 +123,10 @@ def _figures_on_each_date(box: BoxScores, played: EventSequence, availability: p
     out: Columns = {}
     for stem, column in AVAILABILITY_FIGURES.items():
         active = _slot_sum(
-            av.slot, np.where(av.status == AVAILABILITY_ACTIVE, listed_form[column], 0), len(keys)
+            av.slot, np.where(av.status == AVAILABILITY_AVAILABLE, listed_form[column], 0), len(keys)
         )
         mine = own_form[column]
-        teammates = active[row_slot] - np.where(own_status == AVAILABILITY_ACTIVE, mine, 0)
+        teammates = active[row_slot] - np.where(own_status == AVAILABILITY_AVAILABLE, mine, 0)
         out[f"teammates_{stem}_last_10"] = teammates / _SUM_SCALE
         if stem in _SHARES:
             out[_SHARES[stem]] = ratio(

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
@@ -24,7 +24,9 @@ from nba_ray.features.contract import FEATURE_VERSION, STANDARD
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
 from nba_ray.warehouse.fingerprints import by_date, date_fingerprints, input_name
+from nba_ray.warehouse.reports import latest_reports
 from nba_ray.warehouse.schemas import (
+    AVAILABILITY_ALIASES,
     BACKFILL_CHECKPOINTS,
     HISTORY_SCHEMA,
     HISTORY_WINDOW_DAYS,
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # What one feed report covers: a team's date (availability, lineups) or one game (the schedule).
 _TEAM_DATE = ("game_date", "team_abbr")
+_TEAM_REPORT = (*_TEAM_DATE, "reported_at")
 _GAME = ("game_date", "home_team_abbr", "away_team_abbr")
 # How predictions and their grades are read back: by date, player, system, then mode.
 _BY_PLAYER_SYSTEM = "game_date, player_lookup, system_id, prediction_mode"
@@ -195,17 +198,28 @@ class Warehouse(ABC):
 
     def replace_availability(self, rows: pa.Table, source: str) -> int:
         """Store availability rows of one `source`; see `_replace_reported` for what they replace."""
-        return self._replace_reported(PLAYER_AVAILABILITY, rows, source, _TEAM_DATE)
+        return self._replace_reported(PLAYER_AVAILABILITY, rows, source, _TEAM_REPORT)
 
-    def read_availability(self, start: date | None = None, end: date | None = None) -> pa.Table:
-        return self._read_reported(PLAYER_AVAILABILITY, start, end)
+    def read_availability(
+        self, start: date | None = None, end: date | None = None, as_of: datetime | None = None
+    ) -> pa.Table:
+        """Availability of [start, end]: the box scores' rows and each team-date's latest injury report
+        reported at or before `as_of` (None: the latest of all); ACTIVE read as AVAILABLE."""
+        rows = latest_reports(self._read_reported(PLAYER_AVAILABILITY, start, end), _TEAM_DATE, as_of)
+        status = rows["status"]
+        for word, meaning in AVAILABILITY_ALIASES.items():
+            status = pc.if_else(pc.equal(status, word), meaning, status)
+        return rows.set_column(rows.schema.get_field_index("status"), "status", status)
 
     def replace_lineups(self, rows: pa.Table, source: str) -> int:
         """Store starting lineups of one `source`, as availability."""
-        return self._replace_reported(STARTING_LINEUPS, rows, source, _TEAM_DATE)
+        return self._replace_reported(STARTING_LINEUPS, rows, source, _TEAM_REPORT)
 
-    def read_lineups(self, start: date | None = None, end: date | None = None) -> pa.Table:
-        return self._read_reported(STARTING_LINEUPS, start, end)
+    def read_lineups(
+        self, start: date | None = None, end: date | None = None, as_of: datetime | None = None
+    ) -> pa.Table:
+        """Lineups of [start, end], as availability: each team-date's latest report at `as_of`."""
+        return latest_reports(self._read_reported(STARTING_LINEUPS, start, end), _TEAM_DATE, as_of)
 
     def replace_schedule(self, rows: pa.Table, source: str) -> int:
         """Store scheduled games of one `source`, as availability (a schedule file replaces its games)."""
@@ -227,9 +241,9 @@ class Warehouse(ABC):
 
     def _replace_reported(self, spec: TableSpec, rows: pa.Table, source: str, by: tuple[str, ...]) -> int:
         """BOX_SCORE rows are derived from every box score held, so they replace every BOX_SCORE row; a
-        feed replaces only its own source's rows of the groups (`by`: team-dates, games) it lists, so one
-        team's report never touches another team's rows, and box scores never delete a feed (a read
-        prefers the box scores of a group that has them)."""
+        feed replaces only its own source's rows of the groups (`by`: a team-date's report at its time, a
+        game) it lists, so one team's report never touches another team's rows nor an earlier report, and
+        box scores never delete a feed (a read prefers the box scores of a group that has them)."""
         sources = set(pc.unique(rows["source"]).to_pylist())
         if sources - {source}:
             raise ValueError(f"{spec.name}: rows of source(s) {sorted(sources - {source})} given as {source}")

@@ -124,6 +124,9 @@ class BigQueryDialect:
     def table(self, name: str) -> str:
         return f"`{self.table_id(name)}`"
 
+    def epoch_micros(self, column: str) -> str:
+        return f"UNIX_MICROS({column})"
+
 
 def _query_parameter(param: sql.Param) -> bigquery.ScalarQueryParameter | bigquery.ArrayQueryParameter:
     if param.array:

@@ -43,6 +43,9 @@ class DuckDBDialect:
     def table(self, name: str) -> str:
         return f'"{name}"'
 
+    def epoch_micros(self, column: str) -> str:
+        return f"epoch_us({column})"
+
 
 def _params(query: sql.Query) -> dict[str, object]:
     return {p.name: p.value for p in query.params}

@@ -220,9 +220,20 @@ BACKFILL_CHECKPOINTS = TableSpec(
 )
 
 # Who is available tonight (SYSTEMS.md §1). Derived from box scores on import (source BOX_SCORE:
-# reported_at is NULL, nothing was reported) or loaded from an injury-report feed (source FEED).
-AVAILABILITY_ACTIVE, AVAILABILITY_OUT = "ACTIVE", "OUT"
-AVAILABILITY_STATUSES: tuple[str, ...] = (AVAILABILITY_ACTIVE, AVAILABILITY_OUT)
+# AVAILABLE or OUT, reported_at NULL: nothing was reported) or loaded from injury reports (source FEED:
+# the official report's statuses, least to most likely to play; each report a snapshot at its
+# reported_at, of which a read takes the latest known at its time).
+AVAILABILITY_OUT, AVAILABILITY_DOUBTFUL, AVAILABILITY_QUESTIONABLE = "OUT", "DOUBTFUL", "QUESTIONABLE"
+AVAILABILITY_PROBABLE, AVAILABILITY_AVAILABLE = "PROBABLE", "AVAILABLE"
+AVAILABILITY_STATUSES: tuple[str, ...] = (
+    AVAILABILITY_OUT,
+    AVAILABILITY_DOUBTFUL,
+    AVAILABILITY_QUESTIONABLE,
+    AVAILABILITY_PROBABLE,
+    AVAILABILITY_AVAILABLE,
+)
+# Other words for a status: ACTIVE, the feeds' and the warehouse's word for AVAILABLE before the report's.
+AVAILABILITY_ALIASES: dict[str, str] = {"ACTIVE": AVAILABILITY_AVAILABLE}
 SOURCE_BOX_SCORE, SOURCE_FEED = "BOX_SCORE", "FEED"
 AVAILABILITY_SOURCES: tuple[str, ...] = (SOURCE_BOX_SCORE, SOURCE_FEED)
 PLAYER_AVAILABILITY = TableSpec(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from nba_ray.warehouse.schemas import (
@@ -47,16 +47,28 @@ class Between:
 
 @dataclass(frozen=True)
 class KeysIn:
-    """The row's values of `columns` (text or dates) are one of the tuples `keys`: a composite key
-    membership, such as the team-dates a feed covers, without the cross product of two IN lists."""
+    """The row's values of `columns` are one of the tuples `keys`: a composite key membership, such as
+    the team-dates a feed covers, without the cross product of two IN lists. Values are texts, dates or
+    timestamps (compared to the microsecond)."""
 
     columns: tuple[str, ...]
-    keys: Sequence[tuple[str | date, ...]]
+    keys: Sequence[tuple[str | date | datetime, ...]]
 
     def texts(self) -> list[str]:
-        return [KEY_SEPARATOR.join(str(value) for value in key) for key in self.keys]
+        return [KEY_SEPARATOR.join(_key_text(value) for value in key) for key in self.keys]
+
+    def timestamps(self) -> list[bool]:
+        """Which columns hold timestamps (told by the first key's values)."""
+        return [isinstance(value, datetime) for value in self.keys[0]]
 
 
+def _key_text(value: str | date | datetime) -> str:
+    if isinstance(value, datetime):
+        return str((value - _EPOCH) // timedelta(microseconds=1))
+    return str(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Joins a composite key's values into one text; it cannot occur in a team code or an ISO date.
 KEY_SEPARATOR = "|"
 
@@ -78,6 +90,10 @@ class Dialect(Protocol):
 
     def table(self, name: str) -> str:
         """The fully qualified, quoted reference to a project table."""
+        ...
+
+    def epoch_micros(self, column: str) -> str:
+        """The microseconds since 1970-01-01 UTC of the timestamp `column`, as an integer."""
         ...
 
     @property
@@ -124,7 +140,11 @@ def where(dialect: Dialect, condition: Condition, alias: str | None = None) -> Q
             if not value.keys:
                 raise ValueError(f"no keys for {name_of_column}: nothing would match")
             prefix = f"{alias}." if alias else ""
-            parts = f", '{KEY_SEPARATOR}', ".join(f"CAST({prefix}{c} AS STRING)" for c in value.columns)
+            exprs = [
+                dialect.epoch_micros(f"{prefix}{c}") if stamp else f"{prefix}{c}"
+                for c, stamp in zip(value.columns, value.timestamps(), strict=True)
+            ]
+            parts = f", '{KEY_SEPARATOR}', ".join(f"CAST({expr} AS STRING)" for expr in exprs)
             clauses.append(dialect.in_list(f"CONCAT({parts})", name))
             params.append(Param(name, value.texts(), "STRING", array=True))
         elif isinstance(value, (list, tuple)):
