@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from nba_ray.data.availability import ROTATION_GAMES
 from nba_ray.systems.settings import SystemsSettings, XGBoostTrainParams
 from nba_ray.warehouse.schemas import (
     AVAILABILITY_AVAILABLE,
@@ -142,6 +143,25 @@ class AvailabilitySettings(_Section):
     choose better ones; OUT never plays and AVAILABLE always can."""
 
     play_probability: dict[str, float] = Field(default_factory=lambda: dict(_LEAGUE_PLAY_PROBABILITY))
+    # Statuses whose players get no prediction.
+    unpredicted: tuple[str, ...] = (AVAILABILITY_OUT, AVAILABILITY_DOUBTFUL)
+    # A coming game's roster: the players who played for the team in its last this-many games.
+    roster_games: int = Field(default=ROTATION_GAMES, ge=1)
+
+    @field_validator("unpredicted", mode="before")
+    @classmethod
+    def _statuses_in_capitals(cls, value: object) -> object:
+        return tuple(str(status).upper() for status in value) if isinstance(value, (list, tuple)) else value
+
+    @field_validator("unpredicted")
+    @classmethod
+    def _known_statuses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - set(AVAILABILITY_STATUSES))
+        if unknown:
+            raise ValueError(
+                f"unknown status(es) {', '.join(unknown)} (use {', '.join(AVAILABILITY_STATUSES)})"
+            )
+        return value
 
     @field_validator("play_probability", mode="before")
     @classmethod

@@ -4,6 +4,7 @@ nothing, a bad row named with its file and row), and the import path that keeps 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from nba_ray.config import Settings
 from nba_ray.data.availability import ROTATION_GAMES, derive_availability
 from nba_ray.data.feeds import FeedError, read_availability_feed
 from nba_ray.data.players import KnownPlayers
+from nba_ray.warehouse import Warehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import PLAYER_AVAILABILITY
 from tests.test_features import box_row, to_table
@@ -208,9 +210,14 @@ def _config(settings: Settings, tmp_path: Path) -> str:
     return str(path)
 
 
-def _availability(settings: Settings) -> pd.DataFrame:
+def stored(settings: Settings, read: Callable[[Warehouse], pa.Table]) -> pd.DataFrame:
+    """What one read of the embedded warehouse returns, as a frame."""
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
-        return warehouse.read_availability().to_pandas()
+        return read(warehouse).to_pandas()
+
+
+def _availability(settings: Settings) -> pd.DataFrame:
+    return stored(settings, lambda warehouse: warehouse.read_availability())
 
 
 def test_import_derives_availability_and_loads_feeds_all_or_nothing(

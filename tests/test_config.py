@@ -92,3 +92,12 @@ def test_each_report_status_has_a_probability_of_playing(tmp_path: Path) -> None
         path.write_text(f"availability:\n  play_probability: {table}\n")
         with pytest.raises(ConfigError, match=f"play.yaml: availability.play_probability: {reason}"):
             load_settings(path, environ={})
+
+
+def test_unpredicted_statuses_and_the_roster_window_are_checked() -> None:
+    settings = load_settings(None, environ={"NBA_RAY_AVAILABILITY__UNPREDICTED": "[out]"})
+    assert settings.availability.unpredicted == ("OUT",) and settings.availability.roster_games == 10
+    with pytest.raises(ConfigError, match="NBA_RAY_AVAILABILITY__UNPREDICTED: unknown status\\(es\\) GTD"):
+        load_settings(None, environ={"NBA_RAY_AVAILABILITY__UNPREDICTED": "[OUT, GTD]"})
+    with pytest.raises(ConfigError, match="NBA_RAY_AVAILABILITY__ROSTER_GAMES"):
+        load_settings(None, environ={"NBA_RAY_AVAILABILITY__ROSTER_GAMES": "0"})

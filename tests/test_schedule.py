@@ -13,9 +13,8 @@ import pytest
 from nba_ray.cli import main
 from nba_ray.config import Settings
 from nba_ray.data.schedule import ScheduleError, derive_schedule, read_schedule_files
-from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import SCHEDULED_GAMES
-from tests.test_availability import OPENING, ROSTER, _config, game
+from tests.test_availability import OPENING, ROSTER, _config, game, stored
 from tests.test_features import to_table
 
 NOW = datetime(2022, 3, 1, 12, 0, tzinfo=UTC)
@@ -161,8 +160,7 @@ def test_one_game_per_team_and_date_holds_across_files(tmp_path: Path) -> None:
 
 
 def _schedule(settings: Settings) -> pd.DataFrame:
-    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
-        return warehouse.read_schedule().to_pandas()
+    return stored(settings, lambda warehouse: warehouse.read_schedule())
 
 
 def test_import_derives_played_games_and_loads_coming_ones_once(
