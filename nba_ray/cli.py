@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from nba_ray import commands
+from nba_ray.backfill import driver
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
 from nba_ray.data.league import season_start_year
@@ -289,5 +290,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def run() -> None:
+    """The `nba-ray` executable: `main`, then an exit that does not wait for a local Ray to wind down."""
+    driver.end_ray_with_process()
+    driver.exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

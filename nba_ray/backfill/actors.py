@@ -68,12 +68,21 @@ POLL_SECONDS = 1.0
 class PredictorWorker:
     """What runs inside each actor (a plain class, so tests can wrap it to inject faults).
 
-    `models` (the registry rows the run needs, put in the object store once by the driver) lets an
-    actor on any node build every model it serves without a shared filesystem or a model path: each
-    model's bytes are checked against their sha256 and the feature contract here, on the actor."""
+    `models` (the registry rows the run needs, put in the object store once by the driver) come with
+    every call, not with the constructor: Ray does not keep object-store constructor arguments for actor
+    restarts (ray-project/ray#53727), so a restarted actor rebuilds them on its next call. An actor on
+    any node builds every model it serves without a shared filesystem or a model path: each model's
+    bytes are checked against their sha256 and the feature contract here, on the actor."""
 
-    def __init__(self, systems: SystemsSettings, models: ModelBundle | None) -> None:
-        self.predictor = Predictor(systems, list(models.artifacts().values()) if models else [])
+    def __init__(self, systems: SystemsSettings) -> None:
+        self.systems = systems
+        self._predictor: Predictor | None = None
+
+    def predictor(self, models: ModelBundle | None) -> Predictor:
+        """The systems, built on the first call (one pool serves one bundle for its whole life)."""
+        if self._predictor is None:
+            self._predictor = Predictor(self.systems, list(models.artifacts().values()) if models else [])
+        return self._predictor
 
     def predict(
         self,
@@ -85,8 +94,9 @@ class PredictorWorker:
         run_id: str,
         created_at: datetime,
         model_version: str | None,
+        models: ModelBundle | None,
     ) -> ChunkResult:
-        return self.predictor.predict(
+        return self.predictor(models).predict(
             game_date, features, history, lines, players, run_id, created_at, model_version
         )
 
@@ -134,7 +144,8 @@ class PredictorPool:
             max_restarts=ray_settings.actor_max_restarts,
             max_task_retries=ray_settings.actor_max_task_retries,
         )
-        self._args: tuple[Any, ...] = (systems, models)
+        self._systems = systems
+        self._models = models
         self._model_versions = dict(model_versions or {})
         self._lock = threading.Lock()
         self._members: list[_Member] = []
@@ -175,7 +186,7 @@ class PredictorPool:
                 ray.kill(member.actor, no_restart=True)
                 log.warning("predictor actor not answering and no room for it: killed")
             while len(self._members) < target:
-                actor = self._make_actor.remote(*self._args)
+                actor = self._make_actor.remote(self._systems)
                 self._members.append(_Member(actor, probe=actor.node_id.remote()))
             return len(self._members)
 
@@ -235,7 +246,9 @@ class PredictorPool:
                     f"a chunk of {len(chunks[index])} players lost {sends[index]} actors without a result"
                 )
             member = self._next_ready()
-            ref = member.actor.predict.remote(game_date, *refs, chunks[index], run_id, created_at, model)
+            ref = member.actor.predict.remote(
+                game_date, *refs, chunks[index], run_id, created_at, model, self._models
+            )
             calls[ref] = (index, member)
             sends[index] += 1
 

@@ -21,9 +21,11 @@ started is shut down when it ends, however it ends.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+import sys
 import time
 import uuid
 from collections import deque
@@ -31,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import NoReturn
 
 import ray
 
@@ -118,6 +121,7 @@ class BackfillReport:
 
 def connect_ray(settings: RaySettings) -> float:
     """Join the configured cluster (or the job's), else start a local Ray; returns the seconds it took."""
+    global _started_local
     if ray.is_initialized():
         return 0.0
     started = time.perf_counter()
@@ -126,13 +130,53 @@ def connect_ray(settings: RaySettings) -> float:
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
+        logging.getLogger(RAY_AUTH_LOGGER).addFilter(_default_token_auth_notice)
         ray.init(  # "local": a Ray of this run's own, never a `ray start` cluster found on the machine
             address="local",
             include_dashboard=settings.include_dashboard,
             dashboard_host=settings.dashboard_host,
             log_to_driver=False,
         )
+        _started_local = True
     return time.perf_counter() - started
+
+
+# Ray's notice that a new local Ray uses token authentication, its default, at warning level: kept out
+# of a healthy run's log (token authentication stays on).
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def _default_token_auth_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled for this Ray cluster")
+
+
+# A local Ray this process started, and whether it ends with the process (`end_ray_with_process`).
+_started_local = False
+_ends_with_process = False
+
+
+def end_ray_with_process() -> None:
+    """For a one-shot command line: a local Ray a backfill starts is not shut down when the run ends
+    (`ray.shutdown` gives every Ray process a second to exit) but killed by `exit_now`."""
+    global _ends_with_process
+    _ends_with_process = True
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit with `code` at once, killing the processes of the local Ray this process started (Ray
+    server, agents, workers: everything the run wrote is in the warehouse already)."""
+    import psutil
+
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    logging.shutdown()
+    if _started_local:
+        ray_processes = psutil.Process().children(recursive=True)
+        for process in ray_processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(ray_processes, timeout=5)
+    os._exit(code)
 
 
 def ray_address(settings: RaySettings) -> str | None:
@@ -183,22 +227,26 @@ def run_backfill(
     sees the plan before any date runs (the progress bar sizes itself from it); `on_date` sees each
     date as the writer finishes it."""
     started = time.perf_counter()
-    with StopSignals() as stop:
-        report = plan_backfill(warehouse, settings, dates, resume)
-        report.dry_run = dry_run
-        if not train:
-            refuse_missing(report.models, settings.systems.mode)
-        if on_plan is not None:
-            on_plan(report)
-        if dry_run or not report.game_dates or stop.requested:
-            report.stopped_by = stop.signal
-            return report
-        assert report.checkpoints is not None
-        connected_here = not ray.is_initialized()
-        local = connected_here and not ray_address(settings.ray)
-        report.ray_start_seconds = connect_ray(settings.ray)
-        stop.install()  # ray.init replaced the SIGTERM handler
+    connected_here = not ray.is_initialized()
+    local = connected_here and not ray_address(settings.ray)
+    with StopSignals() as stop, ThreadPoolExecutor(1, thread_name_prefix="plan") as planning:
+        planned = planning.submit(plan_backfill, warehouse, settings, dates, resume)
         try:
+            if not dry_run:  # Ray starts while the plan is read (in this thread: its signal handlers)
+                ray_start_seconds = connect_ray(settings.ray)
+                stop.install()  # ray.init replaced the SIGTERM handler
+            report = planned.result()
+            report.dry_run = dry_run
+            if not dry_run:
+                report.ray_start_seconds = ray_start_seconds
+            if not train:
+                refuse_missing(report.models, settings.systems.mode)
+            if on_plan is not None:
+                on_plan(report)
+            if dry_run or not report.game_dates or stop.requested:
+                report.stopped_by = stop.signal
+                return report
+            assert report.checkpoints is not None
             models = models_for_dates(warehouse, settings, report.models)
             report.checkpoints.record_models(models.versions)
             ask = not local and has_autoscaler()
@@ -215,7 +263,8 @@ def run_backfill(
                 )
                 report.outcomes = pipeline.run(report.game_dates, stop)
         finally:
-            if connected_here:  # a local Ray stops; a cluster is only disconnected from
+            # A local Ray stops (unless it ends with the process); a cluster is only disconnected from.
+            if connected_here and ray.is_initialized() and not (local and _ends_with_process):
                 ray.shutdown()
         report.stopped_by = stop.signal if report.not_run else None
     report.wall_seconds = time.perf_counter() - started

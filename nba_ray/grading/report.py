@@ -23,13 +23,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from nba_ray.systems.base import ACTUAL_PROP, ESTIMATED_AVG, SYSTEM_IDS
+
+if TYPE_CHECKING:  # matplotlib is imported only when a report is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # The hit rate that breaks even at the standard −110 price (risk 110 to win 100).
 BREAK_EVEN = 110 / 210
@@ -213,6 +216,8 @@ def _colors(systems: Sequence[str]) -> dict[str, str]:
 
 def _new_figure(width: float, height: float) -> tuple[Figure, Axes]:
     """A figure that needs no pyplot state or display (safe in workers and on headless machines)."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
     return figure, figure.add_subplot()
 

@@ -13,10 +13,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nba_ray.features.contract import (
@@ -26,6 +25,9 @@ from nba_ray.features.contract import (
     STANDARD,
     ModelContractError,
 )
+
+if TYPE_CHECKING:  # xgboost is imported where a booster is read, not by every importer
+    import xgboost as xgb
 
 BOOSTER_FILE = "booster.json"
 METADATA_FILE = "metadata.json"
@@ -141,6 +143,8 @@ class ModelArtifact:
         check_contract(metadata, source=source)
         if sha256_hex(raw) != metadata.booster_sha256:
             raise ModelContractError(f"model booster {source} does not match the sha256 hash in its metadata")
+        import xgboost as xgb
+
         try:
             booster = xgb.Booster(params={"nthread": nthread}, model_file=bytearray(raw))
         except xgb.core.XGBoostError as err:

@@ -149,9 +149,9 @@ def listing(warehouse: Warehouse) -> pa.Table:
 class ModelBundle:
     """The models a backfill uses, in the object store once; actors fetch it themselves.
 
-    Wrapped rather than passed as a bare ObjectRef argument, so an actor fetches it in its constructor
-    each time Ray (re)starts it: Ray does not keep object-store constructor arguments for actor restarts
-    (ray-project/ray#53727). The pool holds this object for its whole life, which keeps it pinned."""
+    Wrapped rather than passed as a bare ObjectRef argument, so an actor fetches it itself, once, on
+    the first call that brings it (after a restart too), instead of Ray deserialising it for every call.
+    The pool holds this object for its whole life, which keeps it pinned."""
 
     ref: Any  # ray.ObjectRef of dict[str, StoredModel]
 

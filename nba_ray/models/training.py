@@ -32,20 +32,22 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import ray
-import xgboost as xgb
 
 from nba_ray.features.contract import MODE_CONTRACTS, STANDARD, Contract
 from nba_ray.models.artifact import ModelArtifact, ModelMetadata, ObjectiveScore, parse_metadata, sha256_hex
 from nba_ray.systems.rules import blend_baseline
 from nba_ray.systems.settings import XGBoostTrainParams
 from nba_ray.warehouse.base import EARLIEST_DATE, Warehouse
+
+if TYPE_CHECKING:  # xgboost is imported where a model is trained, not by every importer
+    import xgboost as xgb
 
 TARGET_COLUMN = "actual_points"
 DATE_COLUMN = "game_date"
@@ -71,6 +73,8 @@ def _booster_params(params: XGBoostTrainParams, objective: str, nthread: int) ->
 
 
 def _matrix(rows: pd.DataFrame, names: tuple[str, ...], nthread: int) -> xgb.DMatrix:
+    import xgboost as xgb
+
     return xgb.DMatrix(
         rows.loc[:, list(names)].to_numpy(dtype=np.float32, na_value=np.nan),
         label=rows[TARGET_COLUMN].to_numpy(dtype=np.float32),
@@ -125,6 +129,8 @@ def train_model(
 ) -> ModelArtifact:
     """Train `xgboost_v1` walk-forward on `rows` (the mode's contract features, actual_points,
     game_date); see the module doc. `contract` overrides the mode's only to reproduce an older model."""
+    import xgboost as xgb
+
     contract = contract or MODE_CONTRACTS[mode]
     params = params or XGBoostTrainParams()
     threads = nthread or params.nthread
