@@ -39,8 +39,8 @@ from nba_ray.models import registry
 from nba_ray.models.policy import ModelPlan, plan_models, provide_models
 from nba_ray.systems.runner import Predictor
 from nba_ray.warehouse import sql
+from nba_ray.warehouse.base import Replacement
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
-from nba_ray.warehouse.schemas import TableSpec
 
 REAL_SEASON = (date(2022, 10, 1), date(2023, 6, 30))
 
@@ -161,9 +161,9 @@ class SlowWarehouse(DuckDBWarehouse):
         time.sleep(self.latency)
         return super()._run(query, timeout)
 
-    def _replace(self, spec: TableSpec, rows: Any, condition: sql.Query) -> None:
+    def _replace(self, replacements: Sequence[Replacement]) -> None:
         time.sleep(self.latency)
-        super()._replace(spec, rows, condition)
+        super()._replace(replacements)
 
 
 def bench_latency(settings: Settings, dates: Sequence[date], window: int) -> dict[str, Any]:

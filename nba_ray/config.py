@@ -106,8 +106,11 @@ class BatchingSettings(_Section):
     query_timeout_seconds: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=3, ge=0)
     retry_backoff_seconds: float = Field(default=0.5, ge=0)
-    # Dates loaded, predicting or being written at once; bounds driver and object-store memory.
+    # Blocks of dates loaded, predicting or being written at once; bounds driver and object-store memory.
     in_flight_dates: int = Field(default=3, ge=1)
+    # A backfill loads, predicts and writes blocks of consecutive game dates of at most this many
+    # feature rows (players × dates) each; a bigger date is a block of its own.
+    block_rows: int = Field(default=3000, ge=1)
 
 
 class ModelSettings(_Section):

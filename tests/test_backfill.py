@@ -114,6 +114,11 @@ class LoadFailsOn(DuckDBWarehouse):
             raise WarehouseError("injected: partition unavailable")
         return super().load_players(game_date, players)
 
+    def _load_block_queries(self, dates):  # type: ignore[no-untyped-def]
+        if self.broken in dates:
+            raise WarehouseError("injected: partition unavailable")
+        return super()._load_block_queries(dates)
+
 
 def test_failed_date_is_recorded_and_resume_completes_it(
     league: League, reference: tuple[Settings, BackfillReport], tmp_path: Path

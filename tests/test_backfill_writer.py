@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from nba_ray.backfill.driver import BackfillReport, run_backfill
 from nba_ray.config import Settings
 from nba_ray.features.contract import STANDARD
 from nba_ray.systems.runner import ChunkResult
+from nba_ray.warehouse.base import Replacement
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS, PLAYER_PROP_PREDICTIONS
 from tests.backfill_fixtures import League, backfill_dates, checkpoints, predictions
 
 pytestmark = [pytest.mark.usefixtures("local_ray"), pytest.mark.timeout(600)]
@@ -40,13 +43,19 @@ class WriteFailsOn(DuckDBWarehouse):
         self.writes: list[list[date]] = []
 
     def write_predictions(
-        self, rows: pa.Table, dates: Sequence[date], systems: Sequence[str], *, mode: str = STANDARD
+        self,
+        rows: pa.Table,
+        dates: Sequence[date],
+        systems: Sequence[str],
+        *,
+        mode: str = STANDARD,
+        checkpoints: Any = None,
     ) -> int:
         self.writes.append(list(dates))
         time.sleep(0.5)
         if BROKEN in dates:
             raise OSError("injected: disk quota exceeded")
-        return super().write_predictions(rows, dates, systems, mode=mode)
+        return super().write_predictions(rows, dates, systems, mode=mode, checkpoints=checkpoints)
 
 
 def run(
@@ -131,7 +140,7 @@ class WriterKilled(BaseException):
 def test_a_dead_writer_thread_fails_the_remaining_dates_instead_of_hanging(
     league: League, tmp_path: Path
 ) -> None:
-    settings = league.copy_to(tmp_path / "w", in_flight_dates=1)
+    settings = league.copy_to(tmp_path / "w", in_flight_dates=1, block_rows=1)  # a date per block
     dates = backfill_dates()
     first_game_day = date(2023, 1, 16)
 
@@ -151,3 +160,50 @@ def test_a_dead_writer_thread_fails_the_remaining_dates_instead_of_hanging(
     assert [o.game_date for o in report.done] == [first_game_day]  # written before the thread died
     assert {o.error for o in report.failed} == {"write: WriterStopped: the writer thread died"}
     assert report.exit_code == 1
+
+
+class CheckpointFailsInBlockWith(DuckDBWarehouse):
+    """The real warehouse; in the atomic write of a block holding BROKEN, the checkpoint rows gain a
+    column the table lacks, so DuckDB fails on them after the block's predictions were deleted and
+    inserted in the same transaction. What the warehouse holds for the block's dates right after each
+    failed write is kept."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.after_failed_writes: list[tuple[list[date], int, list[str]]] = []
+
+    def _replace(self, replacements: Sequence[Replacement]) -> None:
+        specs = [part.spec for part in replacements]
+        marks = next((p for p in replacements if p.spec is BACKFILL_CHECKPOINTS), None)
+        if (
+            PLAYER_PROP_PREDICTIONS not in specs
+            or marks is None
+            or BROKEN not in marks.rows["game_date"].to_pylist()
+        ):
+            return super()._replace(replacements)
+        broken = [
+            p
+            if p is not marks
+            else replace(p, rows=p.rows.append_column("injected_column", p.rows["run_key"]))
+            for p in replacements
+        ]
+        try:
+            super()._replace(broken)
+        finally:
+            dates = marks.rows["game_date"].to_pylist()
+            stored = self.read_predictions(min(dates), max(dates))
+            done = self.read_checkpoints().to_pandas()
+            done = done[done["game_date"].isin(dates) & (done["status"] == DONE)]
+            self.after_failed_writes.append((dates, stored.num_rows, sorted(map(str, done["game_date"]))))
+
+
+def test_a_block_that_fails_to_write_leaves_none_of_its_dates_done(league: League, tmp_path: Path) -> None:
+    settings = league.copy_to(tmp_path / "w")
+    with CheckpointFailsInBlockWith(settings.warehouse.path, settings.batching) as warehouse:
+        report = run_backfill(settings, warehouse, backfill_dates())
+        observed = warehouse.after_failed_writes
+    block, rows, done = observed[0]
+    assert len(block) > 1 and BROKEN in block, observed  # the fault hit a whole block first
+    assert (rows, done) == (0, []), observed  # neither its predictions nor any of its checkpoints
+    assert all((r, d) == (0, []) for _, r, d in observed)  # nor in the date-by-date retry of BROKEN
+    assert_only_broken_failed(settings, report, "injected_column")

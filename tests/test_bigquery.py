@@ -168,11 +168,13 @@ class KillEmulatorAfterWrites(BigQueryWarehouse):
     """The real warehouse; right after its `kill_after`-th prediction write the emulator is SIGKILLed."""
 
     emulator: BigQueryEmulator
-    kill_after = 2
+    kill_after = 1
     writes = 0
 
-    def write_predictions(self, rows: pa.Table, dates: Any, systems: Any, *, mode: str = STANDARD) -> int:
-        written = super().write_predictions(rows, dates, systems, mode=mode)
+    def write_predictions(
+        self, rows: pa.Table, dates: Any, systems: Any, *, mode: str = STANDARD, checkpoints: Any = None
+    ) -> int:
+        written = super().write_predictions(rows, dates, systems, mode=mode, checkpoints=checkpoints)
         self.writes += 1
         if self.writes == self.kill_after:
             self.emulator.kill()
@@ -191,6 +193,7 @@ def test_emulator_killed_mid_run_fails_dates_cleanly_and_resume_completes_them(
         bigquery_emulator,
         "killed",
         in_flight_dates=1,
+        block_rows=1,
         query_timeout_seconds=4,
         max_retries=0,
     )
@@ -208,7 +211,7 @@ def test_emulator_killed_mid_run_fails_dates_cleanly_and_resume_completes_them(
     assert report.exit_code == 1
     assert sorted(o.game_date for o in report.outcomes) == dates  # every date accounted for
     done = [o.game_date for o in report.outcomes if o.status == DONE]
-    assert done == dates[:1]  # the second write's checkpoint was lost with the server
+    assert done == dates[:1]  # the first write, checkpoints with it; the server went right after
     for failed in report.failed:
         assert failed.error and "\n" not in failed.error and len(failed.error) <= 600
         assert "BigQuery" in failed.error or "gave up" in failed.error, failed.error

@@ -1,13 +1,14 @@
 """The predictor actors, and the pool that feeds them player chunks on a cluster that changes under it.
 
-Each actor builds the five systems once. The driver puts each of a date's Arrow tables in the object
-store once and passes the ObjectRefs to every chunk call; Ray hands the actor zero-copy views of those
-tables, so the tables are never serialised per call.
+Each actor builds the five systems once. The driver puts each of a block's Arrow tables (a block of
+consecutive dates) in the object store once and passes the ObjectRefs to every chunk call; Ray hands
+the actor zero-copy views of those tables, so the tables are never serialised per call. A chunk is a
+run of the block's rows across its dates: one call predicts many small dates.
 
 The pool is elastic, and assumes nodes come and go:
 
 - **Size.** On creation, on a cluster with an autoscaler, it asks for room for the actors a catch-up
-  run wants (`ray.num_actors`, else `ray.max_actors`), and before every date it grows to what the
+  run wants (`ray.num_actors`, else `ray.max_actors`), and before every block it grows to what the
   cluster holds now (one actor per `cpus_per_actor` CPUs, at most `max_actors`). An actor is sent
   work only once it has answered a readiness probe, so while nodes boot the pool keeps working with
   the actors it has.
@@ -49,9 +50,8 @@ from ray.exceptions import RayActorError
 from nba_ray.backfill.scaling import CapacityRequest, alive_node_ids
 from nba_ray.config import RaySettings
 from nba_ray.models.registry import ModelBundle
-from nba_ray.systems.runner import SKIPS_SCHEMA, ChunkResult, Predictor
+from nba_ray.systems.runner import ChunkResult, Predictor, of_date
 from nba_ray.systems.settings import SystemsSettings
-from nba_ray.warehouse.schemas import PLAYER_PROP_PREDICTIONS
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,34 @@ class PredictorWorker:
         return self.predictor(models).predict(
             game_date, features, history, lines, players, run_id, created_at, model_version
         )
+
+    def predict_block(
+        self,
+        features: pa.Table,
+        history: pa.Table,
+        lines: pa.Table,
+        chunk: Sequence[tuple[date, Sequence[str]]],
+        run_id: str,
+        created_at: datetime,
+        model_versions: Mapping[date, str],
+        models: ModelBundle | None,
+    ) -> dict[date, ChunkResult]:
+        """A chunk of a block: (date, players) pairs over the block's tables, in one call."""
+        results: dict[date, ChunkResult] = {}
+        for game_date, players in chunk:
+            day = of_date(features, history, lines, game_date)
+            results[game_date] = self.predict(
+                game_date,
+                day.features,
+                day.history,
+                day.lines,
+                players,
+                run_id,
+                created_at,
+                model_versions.get(game_date),
+                models,
+            )
+        return results
 
     def node_id(self) -> str:
         return ray.get_runtime_context().get_node_id()
@@ -215,39 +243,38 @@ class PredictorPool:
 
     # -- predicting ---------------------------------------------------------------------------------
 
-    def predict_date(
+    def predict_block(
         self,
-        game_date: date,
         refs: Sequence[ray.ObjectRef],
-        players: Sequence[str],
+        players: Mapping[date, Sequence[str]],
         run_id: str,
         created_at: datetime,
-    ) -> ChunkResult:
-        """Split the date's players into a few chunks per actor, run them in parallel, gather Arrow.
+    ) -> dict[date, ChunkResult]:
+        """Split a block's rows (its dates' players, in order) into a few chunks per actor, run them in
+        parallel, gather Arrow per date. `refs` are the block's tables in the object store.
 
         Each chunk goes to a ready actor; a chunk whose actor falls into trouble is sent again to
         another one, and the first result for each chunk is kept."""
-        if not players:
-            return ChunkResult(PLAYER_PROP_PREDICTIONS.schema.empty_table(), SKIPS_SCHEMA.empty_table())
+        rows = sum(len(p) for p in players.values())
+        if not rows:
+            return {}
         size = self.resize()
-        by_size = max(1, len(players) // self.settings.min_players_per_chunk)
-        chunk_count = min(size * self.settings.chunks_per_actor, by_size)
-        step = math.ceil(len(players) / chunk_count)
-        chunks = [players[i : i + step] for i in range(0, len(players), step)]
-
-        model = self._model_versions.get(game_date)
-        results: dict[int, ChunkResult] = {}
+        by_size = max(1, rows // self.settings.min_players_per_chunk)
+        chunks = _chunks(players, math.ceil(rows / min(size * self.settings.chunks_per_actor, by_size)))
+        versions = {d: v for d, v in self._model_versions.items() if d in players}
+        results: dict[int, dict[date, ChunkResult]] = {}
         calls: dict[ray.ObjectRef, tuple[int, _Member]] = {}
         sends: Counter[int] = Counter()
 
         def send(index: int) -> None:
             if sends[index] == MAX_SENDS_PER_CHUNK:
+                rows = sum(len(p) for _, p in chunks[index])
                 raise PredictorUnavailable(
-                    f"a chunk of {len(chunks[index])} players lost {sends[index]} actors without a result"
+                    f"a chunk of {rows} players lost {sends[index]} actors without a result"
                 )
             member = self._next_ready()
-            ref = member.actor.predict.remote(
-                game_date, *refs, chunks[index], run_id, created_at, model, self._models
+            ref = member.actor.predict_block.remote(
+                *refs, chunks[index], run_id, created_at, versions, self._models
             )
             calls[ref] = (index, member)
             sends[index] += 1
@@ -270,14 +297,21 @@ class PredictorPool:
                 if time.monotonic() - last_progress > self.settings.stall_seconds:
                     for index, member in calls.values():
                         if index not in results:
-                            self._suspect(member, f"finished nothing of {game_date} in time")
+                            self._suspect(
+                                member, f"finished nothing of the block from {min(players)} in time"
+                            )
                     last_progress = time.monotonic()
             for index in _stranded(len(chunks), calls, results):
                 send(index)
-        return ChunkResult(
-            pa.concat_tables([results[i].predictions for i in range(len(chunks))]),
-            pa.concat_tables([results[i].skips for i in range(len(chunks))]),
-        )
+        parts = [part for i in range(len(chunks)) for part in results[i].items()]
+        return {
+            game_date: ChunkResult(
+                pa.concat_tables([r.predictions for d, r in parts if d == game_date]),
+                pa.concat_tables([r.skips for d, r in parts if d == game_date]),
+            )
+            for game_date in players
+            if players[game_date]
+        }
 
     # -- membership ---------------------------------------------------------------------------------
 
@@ -360,8 +394,28 @@ def _last_line(error: BaseException) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
+def _chunks(
+    players: Mapping[date, Sequence[str]], rows_per_chunk: int
+) -> list[list[tuple[date, Sequence[str]]]]:
+    """The block's (date, players) in order, cut into chunks of `rows_per_chunk` rows (a date may be
+    cut between two chunks)."""
+    chunks: list[list[tuple[date, Sequence[str]]]] = [[]]
+    room = rows_per_chunk
+    for game_date, names in players.items():
+        start = 0
+        while start < len(names):
+            if room == 0:
+                chunks.append([])
+                room = rows_per_chunk
+            piece = names[start : start + room]
+            chunks[-1].append((game_date, piece))
+            start += len(piece)
+            room -= len(piece)
+    return chunks
+
+
 def _stranded(
-    chunk_count: int, calls: dict[ray.ObjectRef, tuple[int, _Member]], results: dict[int, ChunkResult]
+    chunk_count: int, calls: dict[ray.ObjectRef, tuple[int, _Member]], results: Mapping[int, object]
 ) -> list[int]:
     """Chunks without a result and without a call on a ready actor: they must be sent again."""
     covered = {index for index, member in calls.values() if member.ready}

@@ -83,8 +83,14 @@ class Checkpoints:
 
     def mark(self, outcomes: Iterable[DateOutcome]) -> None:
         """Record a group of dates in one write."""
+        rows = self.rows(outcomes)
+        if rows:
+            self.warehouse.write_checkpoints(self.key, rows)
+
+    def rows(self, outcomes: Iterable[DateOutcome]) -> list[dict[str, Any]]:
+        """The `backfill_checkpoints` rows of `outcomes` (to write with their predictions, or alone)."""
         now = datetime.now(UTC)
-        rows = [
+        return [
             {
                 "run_key": self.key,
                 "game_date": o.game_date,
@@ -103,8 +109,6 @@ class Checkpoints:
             }
             for o in outcomes
         ]
-        if rows:
-            self.warehouse.write_checkpoints(self.key, rows)
 
     def _recorded_inputs(self, outcome: DateOutcome) -> str | None:
         inputs = self._inputs.get(outcome.game_date)

@@ -1,22 +1,23 @@
-"""The backfill driver: for each game date, load → put → predict → write → checkpoint.
+"""The backfill driver: for each block of consecutive game dates, load → put → predict → write.
 
-    for each game date D (a window of dates in flight):
-        Warehouse.load_date(D)          a few batch queries, chunked and concurrent     (prefetch threads)
-        ray.put(each Arrow table)       once per date
-        PredictorPool.predict_date      player chunks over the actor pool, Arrow back
-        Warehouse.write_predictions     one bulk load per group of finished dates       (writer thread)
-        Checkpoints.mark                per date: status, counts, timings, error
+    for each block B of dates to do (`blocks.py`; a window of blocks in flight):
+        Warehouse.load_block(B)         one query per input for the whole block      (prefetch threads)
+        ray.put(each Arrow table)       once per block
+        PredictorPool.predict_block     chunks of the block's rows over the actor pool, Arrow back
+        Warehouse.write_predictions     one atomic replace of the block's predictions
+                                        together with its dates' checkpoints         (writer thread)
 
-Loads of the next dates run while the actors predict the current ones (several dates' chunks may be
-queued on the actors at once, so they never wait for the driver between dates), and finished dates are
+Loads of the next blocks run while the actors predict the current ones, and finished blocks are
 written by a writer thread (`writer.py`) while the next ones predict. Each stage holds at most
-`batching.in_flight_dates` dates, so memory stays flat over any range. A date that fails is recorded
-as failed with its error and the run goes on; the caller turns failures into a non-zero exit. A date
-whose players have no history yet (the first game dates of the data) is skipped with that reason.
+`batching.in_flight_dates` blocks, so memory stays flat over any range. Freshness, resume and
+exactly-once stay per date: a crash loses at most the blocks in flight, and a resume redoes exactly
+their dates. A date that fails is recorded as failed with its error and the run goes on; the caller
+turns failures into a non-zero exit. A date whose players have no history yet (the first game dates
+of the data) is skipped with that reason.
 
-SIGINT / SIGTERM stop the run at a date boundary (`stopping.py`): no date is started after the signal,
-the dates in flight are finished, and the report says which signal stopped it. A local Ray the run
-started is shut down when it ends, however it ends.
+SIGINT / SIGTERM stop the run at a block boundary (`stopping.py`): no block is started after the
+signal, the blocks in flight are finished, and the report says which signal stopped it. A local Ray
+the run started is shut down when it ends, however it ends.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ from typing import NoReturn
 import ray
 
 from nba_ray.backfill.actors import PredictorPool, PredictorWorker
+from nba_ray.backfill.blocks import group_blocks
 from nba_ray.backfill.checkpoints import DONE, FAILED, SKIPPED, Checkpoints, DateOutcome, run_key
 from nba_ray.backfill.freshness import DateState, date_inputs, settings_digest
 from nba_ray.backfill.scaling import has_autoscaler
 from nba_ray.backfill.stopping import StopSignals
-from nba_ray.backfill.writer import DateWriter, PredictedDate
+from nba_ray.backfill.writer import DateWriter, PredictedDate, root_cause
 from nba_ray.config import RaySettings, Settings
 from nba_ray.models.policy import ModelPlan, models_for_dates, plan_models, refuse_missing
 from nba_ray.warehouse import Warehouse, WarehouseError
@@ -51,20 +53,18 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class LoadedDate:
-    """A date whose tables are in the object store."""
+class LoadedBlock:
+    """A block whose tables are in the object store; `players` has its dates with feature rows,
+    `settled` the others (skipped: no history yet; or failed)."""
 
-    game_date: date
+    dates: tuple[date, ...]
     refs: tuple[ray.ObjectRef, ray.ObjectRef, ray.ObjectRef]  # features, history, lines
-    players: list[str]
+    players: dict[date, list[str]]
+    settled: list[DateOutcome]
     load_seconds: float
 
 
 NO_HISTORY = "no player of the date has a played game before it (nothing to predict from)"
-
-
-class NoHistoryYet(Exception):
-    """A game date none of whose players has a played game before it: skipped, not failed."""
 
 
 @dataclass
@@ -81,6 +81,7 @@ class BackfillReport:
     outcomes: list[DateOutcome] = field(default_factory=list)
     dry_run: bool = False
     models: ModelPlan = field(default_factory=ModelPlan)
+    rows: dict[date, int] = field(default_factory=dict)  # feature rows of the dates to do
     wall_seconds: float = 0.0
     ray_start_seconds: float = 0.0
     stopped_by: int | None = None  # the signal that stopped the run before its last date
@@ -205,8 +206,9 @@ def plan_backfill(
     states = checkpoints.states(game_days)
     todo = [s.game_date for s in states if s.needs_work or not resume]
     models = plan_models(warehouse, settings, todo)  # only the seasons still to do are trained
+    rows = warehouse.feature_counts(todo[0], todo[-1]) if todo else {}
     return BackfillReport(
-        key, run_id, len(requested), todo, states=states, checkpoints=checkpoints, models=models
+        key, run_id, len(requested), todo, states=states, checkpoints=checkpoints, models=models, rows=rows
     )
 
 
@@ -261,7 +263,11 @@ def run_backfill(
                 pipeline = DatePipeline(
                     warehouse, pool, report.checkpoints, settings, on_date or (lambda _: None)
                 )
-                report.outcomes = pipeline.run(report.game_dates, stop)
+                game_days = [state.game_date for state in report.states]
+                blocks = group_blocks(
+                    report.game_dates, game_days, report.rows, models.versions, settings.batching.block_rows
+                )
+                report.outcomes = pipeline.run(blocks, stop)
         finally:
             # A local Ray stops (unless it ends with the process); a cluster is only disconnected from.
             if connected_here and ray.is_initialized() and not (local and _ends_with_process):
@@ -272,7 +278,7 @@ def run_backfill(
 
 
 class DatePipeline:
-    """The per-date flow with prefetching and a writer thread (see the module docstring)."""
+    """The per-block flow with prefetching and a writer thread (see the module docstring)."""
 
     def __init__(
         self,
@@ -290,8 +296,8 @@ class DatePipeline:
         self.window = settings.batching.in_flight_dates
         self.on_date = on_date
 
-    def run(self, dates: Sequence[date], stop: StopSignals) -> list[DateOutcome]:
-        """The dates in order, until `stop` is requested; returns the outcomes of those it finished."""
+    def run(self, blocks: Sequence[tuple[date, ...]], stop: StopSignals) -> list[DateOutcome]:
+        """The blocks in order, until `stop` is requested; returns the outcomes of the dates finished."""
         created_at = datetime.now(UTC)
         writer = DateWriter(
             self.warehouse, self.checkpoints, self.systems, self.mode, self.window, self.on_date
@@ -301,15 +307,18 @@ class DatePipeline:
             ThreadPoolExecutor(self.window, thread_name_prefix="prefetch") as loaders,
             ThreadPoolExecutor(self.window, thread_name_prefix="predict") as predictors,
         ):
-            predicting: deque[tuple[date, Future[PredictedDate]]] = deque()
-            for game_date, loaded in self._prefetched(dates, loaders, stop):
-                if isinstance(loaded, NoHistoryYet):
-                    writer.put_outcome(DateOutcome(game_date, SKIPPED, error=str(loaded)))
-                    continue
+            predicting: deque[tuple[tuple[date, ...], Future[list[PredictedDate]]]] = deque()
+            for block, loaded in self._prefetched(blocks, loaders, stop):
                 if isinstance(loaded, BaseException):
-                    writer.put_failure(game_date, "load", loaded)
+                    for game_date in block:
+                        writer.put_failure(game_date, "load", loaded)
                     continue
-                predicting.append((game_date, predictors.submit(self._predict, loaded, created_at)))
+                for outcome in loaded.settled:
+                    writer.put_outcome(outcome)
+                if not loaded.players:
+                    continue
+                dates = tuple(loaded.players)
+                predicting.append((dates, predictors.submit(self._predict, loaded, created_at)))
                 if len(predicting) > self.window:
                     writer.put_predicted(*predicting.popleft())
             while predicting:
@@ -317,42 +326,55 @@ class DatePipeline:
         return writer.outcomes
 
     def _prefetched(
-        self, dates: Sequence[date], loaders: ThreadPoolExecutor, stop: StopSignals
-    ) -> Iterator[tuple[date, LoadedDate | BaseException]]:
-        """Dates in order with their loaded tables, keeping up to `window` loads running ahead. Once a
+        self, blocks: Sequence[tuple[date, ...]], loaders: ThreadPoolExecutor, stop: StopSignals
+    ) -> Iterator[tuple[tuple[date, ...], LoadedBlock | BaseException]]:
+        """Blocks in order with their loaded tables, keeping up to `window` loads running ahead. Once a
         stop is requested no load starts; those already running are finished and yielded."""
-        in_flight: deque[tuple[date, Future[LoadedDate]]] = deque()
-        for game_date in dates:
+        in_flight: deque[tuple[tuple[date, ...], Future[LoadedBlock]]] = deque()
+        for block in blocks:
             if stop.requested:
                 break
-            in_flight.append((game_date, loaders.submit(self._load, game_date)))
+            in_flight.append((block, loaders.submit(self._load, block)))
             if len(in_flight) > self.window:
                 yield _resolved(*in_flight.popleft())
         while in_flight:
             yield _resolved(*in_flight.popleft())
 
-    def _load(self, game_date: date) -> LoadedDate:
+    def _load(self, block: tuple[date, ...]) -> LoadedBlock:
         started = time.perf_counter()
-        batch = self.warehouse.load_date(game_date)
-        if batch.num_players == 0:
-            if self.warehouse.players_with_history(game_date) == 0:
-                raise NoHistoryYet(NO_HISTORY)
-            raise WarehouseError(f"no feature rows for {game_date}: run `nba-ray features` for it")
+        batch = self.warehouse.load_block(block)
+        players = {d: names for d, names in batch.players().items() if names}
+        settled = [self._without_rows(d) for d in block if d not in players]
         refs = (ray.put(batch.features), ray.put(batch.history), ray.put(batch.lines))
-        return LoadedDate(game_date, refs, batch.players, time.perf_counter() - started)
+        return LoadedBlock(block, refs, players, settled, time.perf_counter() - started)
 
-    def _predict(self, loaded: LoadedDate, created_at: datetime) -> PredictedDate:
+    def _without_rows(self, game_date: date) -> DateOutcome:
+        """A date of the block without feature rows: skipped when none of its players has history yet."""
+        try:
+            if self.warehouse.players_with_history(game_date) == 0:
+                return DateOutcome(game_date, SKIPPED, error=NO_HISTORY)
+            error: BaseException = WarehouseError(
+                f"no feature rows for {game_date}: run `nba-ray features` for it"
+            )
+        except Exception as err:
+            error = err
+        return DateOutcome(game_date, FAILED, error=f"load: {root_cause(error)}")
+
+    def _predict(self, loaded: LoadedBlock, created_at: datetime) -> list[PredictedDate]:
         started = time.perf_counter()
-        result = self.pool.predict_date(
-            loaded.game_date, loaded.refs, loaded.players, self.checkpoints.run_id, created_at
-        )
-        return PredictedDate(
-            loaded.game_date, result, len(loaded.players), loaded.load_seconds, time.perf_counter() - started
-        )
+        results = self.pool.predict_block(loaded.refs, loaded.players, self.checkpoints.run_id, created_at)
+        share = len(loaded.players)
+        predict_seconds = (time.perf_counter() - started) / share
+        return [
+            PredictedDate(d, results[d], len(names), loaded.load_seconds / share, predict_seconds)
+            for d, names in loaded.players.items()
+        ]
 
 
-def _resolved(game_date: date, future: Future[LoadedDate]) -> tuple[date, LoadedDate | BaseException]:
+def _resolved(
+    block: tuple[date, ...], future: Future[LoadedBlock]
+) -> tuple[tuple[date, ...], LoadedBlock | BaseException]:
     try:
-        return game_date, future.result()
+        return block, future.result()
     except Exception as err:
-        return game_date, err
+        return block, err

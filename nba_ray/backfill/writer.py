@@ -1,14 +1,15 @@
-"""The writer thread of a backfill: finished dates → one bulk load per group → checkpoints → callback.
+"""The writer thread of a backfill: finished blocks → one atomic replace per group → callback.
 
-Every finished date queued by the time the writer is free goes out in one bulk load, then the group's
-checkpoints in one write, then the per-date callback (progress). The queue is bounded, so predicting
-runs at most `window` dates ahead of writing.
+Every finished block queued by the time the writer is free goes out in one atomic replace of exactly
+its dates' predictions together with their checkpoints (a date is marked done exactly when its rows
+are in), then the per-date callback (progress). Dates settled without predictions (failed, skipped)
+are checkpointed in one write. The queue is bounded, so predicting runs at most `window` blocks ahead
+of writing.
 
 The writer must never hang the run, so nothing that goes wrong in it can end its thread:
 - a group whose write fails (or whose rows cannot be concatenated or counted) is written again date by
-  date, so one bad date fails alone, with its own error;
-- a checkpoint write that fails fails the dates it held (their rows are written; a resume redoes them,
-  replacing the rows);
+  date, so one bad date fails alone, with its own error; a write that fails writes none of its dates;
+- a checkpoint write of settled dates that fails fails them (a resume redoes them);
 - a callback that raises fails its date (its checkpoint is rewritten as failed), and the run goes on;
 - anything else fails every date of the group, with the error.
 Should the thread die all the same, the driver does not wait on the full queue for ever: it records the
@@ -77,6 +78,7 @@ class DateWriter:
         self.outcomes: list[DateOutcome] = []
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=window)
         self._thread = threading.Thread(target=self._loop, name="date-writer", daemon=True)
+        self._last_write_seconds = 0.0
 
     def __enter__(self) -> DateWriter:
         self._thread.start()
@@ -86,15 +88,18 @@ class DateWriter:
         if self._put(_STOP):
             self._thread.join()
 
-    def put_predicted(self, game_date: date, predicted: Future[PredictedDate]) -> None:
-        """Queue a date once its predictions are gathered (an actor lost beyond retries fails the date)."""
+    def put_predicted(self, dates: Sequence[date], predicted: Future[list[PredictedDate]]) -> None:
+        """Queue a block once its predictions are gathered (an actor lost beyond retries fails its
+        dates)."""
         try:
             result = predicted.result()
         except Exception as err:
-            self.put_failure(game_date, "predict", err)
+            for game_date in dates:
+                self.put_failure(game_date, "predict", err)
             return
         if not self._put(result):
-            self.outcomes.append(_failed(game_date, "write", WriterStopped("the writer thread died")))
+            stopped = WriterStopped("the writer thread died")
+            self.outcomes += [_failed(p.game_date, "write", stopped) for p in result]
 
     def put_failure(self, game_date: date, stage: str, error: BaseException) -> None:
         log.debug("%s: %s failed", game_date, stage, exc_info=error)
@@ -127,8 +132,8 @@ class DateWriter:
                 return
             if isinstance(item, DateOutcome):
                 self.outcomes.append(item)
-            elif isinstance(item, PredictedDate):
-                self.outcomes.append(_failed(item.game_date, "write", stopped))
+            elif isinstance(item, list):
+                self.outcomes += [_failed(p.game_date, "write", stopped) for p in item]
 
     # -- the thread ---------------------------------------------------------------------------------
 
@@ -139,7 +144,7 @@ class DateWriter:
             while len(group) < self.max_group and not self._queue.empty():
                 group.append(self._queue.get())
             stopping = any(item is _STOP for item in group)
-            items = [item for item in group if item is not _STOP]
+            items = [one for item in group if item is not _STOP for one in _dates_of(item)]
             if not items:
                 continue
             try:
@@ -154,9 +159,9 @@ class DateWriter:
     def _write_group(self, items: list[PredictedDate | DateOutcome]) -> None:
         outcomes = [item for item in items if isinstance(item, DateOutcome)]
         predicted = [item for item in items if isinstance(item, PredictedDate)]
+        self._mark(outcomes)
         if predicted:
             outcomes += self._write_predictions(predicted)
-        self._mark(outcomes)
         for outcome in sorted(outcomes, key=lambda o: o.game_date):
             self._report(outcome)
 
@@ -167,7 +172,7 @@ class DateWriter:
         except Exception as err:
             if len(predicted) == 1:
                 log.error("write of %s failed: %s", predicted[0].game_date, root_cause(err))
-                return [_failed(predicted[0].game_date, "write", err)]
+                return self._failed_write(predicted[0].game_date, err)
             log.warning(
                 "write of %d dates together failed (%s): writing them one by one",
                 len(predicted),
@@ -176,15 +181,31 @@ class DateWriter:
         return [outcome for one in predicted for outcome in self._write_predictions([one])]
 
     def _write_together(self, predicted: list[PredictedDate]) -> list[DateOutcome]:
-        """Count, then write: a date that cannot be counted raises before anything is written."""
+        """Count, then write predictions and checkpoints in one atomic replace: a date that cannot be
+        counted raises before anything is written. A checkpoint is written before its write time is
+        known: it records the writer's last measured time per date."""
         started = time.perf_counter()
         outcomes = [_done(p) for p in predicted]
-        rows = pa.concat_tables([p.result.predictions for p in predicted])
-        self.warehouse.write_predictions(rows, [p.game_date for p in predicted], self.systems, mode=self.mode)
-        seconds = (time.perf_counter() - started) / len(predicted)
         for outcome in outcomes:
-            outcome.write_seconds = seconds
+            outcome.write_seconds = self._last_write_seconds
+        rows = pa.concat_tables([p.result.predictions for p in predicted])
+        self.warehouse.write_predictions(
+            rows,
+            [p.game_date for p in predicted],
+            self.systems,
+            mode=self.mode,
+            checkpoints=(self.checkpoints.key, self.checkpoints.rows(outcomes)),
+        )
+        self._last_write_seconds = (time.perf_counter() - started) / len(predicted)
+        for outcome in outcomes:
+            outcome.write_seconds = self._last_write_seconds
         return outcomes
+
+    def _failed_write(self, game_date: date, error: BaseException) -> list[DateOutcome]:
+        """The date's write wrote nothing: it is checkpointed as failed (a resume redoes it)."""
+        failed = _failed(game_date, "write", error)
+        self._mark([failed])
+        return [failed]
 
     def _mark(self, outcomes: list[DateOutcome]) -> None:
         try:
@@ -203,6 +224,11 @@ class DateWriter:
             log.error("%s: the per-date callback failed: %s", outcome.game_date, root_cause(err))
             outcome.status, outcome.error = FAILED, f"callback: {root_cause(err)}"
             self._mark([outcome])
+
+
+def _dates_of(item: object) -> list[Any]:
+    """A queued block is its dates; anything else is one item."""
+    return list(item) if isinstance(item, list) else [item]
 
 
 class WriterStopped(RuntimeError):

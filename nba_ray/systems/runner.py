@@ -66,7 +66,8 @@ def _filter_players(table: pa.Table, players: pa.Array | None) -> pa.Table:
 
 
 def _require_columns(table: pa.Table, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in table.column_names]
+    present = set(table.column_names)
+    missing = [c for c in columns if c not in present]
     if missing:
         raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
 
@@ -175,6 +176,24 @@ class Predictor:
             pa.concat_tables([_skips_table(sid, results[sid]) for sid in self.system_ids]), self.system_ids
         )
         return ChunkResult(conform(predictions, PLAYER_PROP_PREDICTIONS), skips.cast(SKIPS_SCHEMA))
+
+
+def of_date(features: pa.Table, history: pa.Table, lines: pa.Table, game_date: date) -> DateTables:
+    """One date's rows of a block's tables (`nba_ray.warehouse.base.BlockBatch`): its feature rows, the
+    history rows `as_of` it (without that column) and its lines."""
+    day = pa.scalar(game_date, pa.date32())
+    return DateTables(
+        features.filter(pc.equal(features["game_date"], day)),
+        history.filter(pc.equal(history["as_of"], day)).drop_columns(["as_of"]),
+        lines.filter(pc.equal(lines["game_date"], day)),
+    )
+
+
+@dataclass(frozen=True)
+class DateTables:
+    features: pa.Table
+    history: pa.Table
+    lines: pa.Table
 
 
 def _ordered(table: pa.Table, system_ids: Sequence[str]) -> pa.Table:
@@ -289,4 +308,4 @@ def _prediction_table(
     return pa.table(columns, schema=PLAYER_PROP_PREDICTIONS.schema)
 
 
-__all__ = ["SKIPS_SCHEMA", "SYSTEM_IDS", "ChunkResult", "Predictor", "build_systems"]
+__all__ = ["SKIPS_SCHEMA", "SYSTEM_IDS", "ChunkResult", "DateTables", "Predictor", "build_systems", "of_date"]

@@ -101,6 +101,59 @@ class DateBatch:
         )
 
 
+@dataclass(frozen=True)
+class Replacement:
+    """`rows` (conformed to `spec`) replacing the rows of `spec` that match `condition` (whose columns
+    are qualified by `sql.REPLACE_TARGET`)."""
+
+    spec: TableSpec
+    rows: pa.Table
+    condition: sql.Query
+
+
+# A block's history and lines name the date each row belongs to.
+BLOCK_HISTORY_SCHEMA = pa.schema([pa.field("as_of", pa.date32()), *HISTORY_SCHEMA])
+BLOCK_LINES_SCHEMA = pa.schema([pa.field("game_date", pa.date32()), *LINE_SNAPSHOT_SCHEMA])
+
+
+@dataclass(frozen=True)
+class BlockBatch:
+    """The inputs of a block of game dates: feature rows (one per date and player, by date then
+    player), each row's history (`as_of`: the date it is history for) and the dates' lines."""
+
+    dates: tuple[date, ...]
+    features: pa.Table
+    history: pa.Table
+    lines: pa.Table
+
+    def players(self) -> dict[date, list[str]]:
+        """Every date of the block with its players, in order (a date without feature rows: none)."""
+        out: dict[date, list[str]] = {d: [] for d in self.dates}
+        for game_date, player in zip(
+            self.features.column("game_date").to_pylist(),
+            self.features.column("player_lookup").to_pylist(),
+            strict=True,
+        ):
+            out[game_date].append(player)
+        return out
+
+    @classmethod
+    def of_date(cls, batch: DateBatch) -> BlockBatch:
+        day = batch.game_date
+        history = batch.history.add_column(0, "as_of", pa.array([day] * batch.history.num_rows, pa.date32()))
+        lines = batch.lines.add_column(0, "game_date", pa.array([day] * batch.lines.num_rows, pa.date32()))
+        return cls((day,), batch.features, history, lines)
+
+    @classmethod
+    def concat(cls, parts: Sequence[BlockBatch]) -> BlockBatch:
+        return cls(
+            tuple(d for p in parts for d in p.dates),
+            pa.concat_tables([p.features for p in parts]),
+            pa.concat_tables([p.history for p in parts]),
+            pa.concat_tables([p.lines for p in parts]),
+        )
+
+
 class Warehouse(ABC):
     """Shared behaviour on top of a backend's primitives. Use as a context manager to close it."""
 
@@ -115,9 +168,9 @@ class Warehouse(ABC):
         """Run one query; raise QueryTimeout / TransientWarehouseError / WarehouseError on failure."""
 
     @abstractmethod
-    def _replace(self, spec: TableSpec, rows: pa.Table, condition: sql.Query) -> None:
-        """Atomically delete the rows matching `condition` (whose columns are qualified by
-        `sql.REPLACE_TARGET`) and insert `rows` (already conformed)."""
+    def _replace(self, replacements: Sequence[Replacement]) -> None:
+        """Carry out every replacement (delete the matching rows, insert the new ones) atomically: all
+        of them or, on any failure, none."""
 
     @abstractmethod
     def ensure_tables(self) -> None:
@@ -181,10 +234,15 @@ class Warehouse(ABC):
         return self.query(query, schema)
 
     def _replace_where(self, spec: TableSpec, rows: pa.Table, condition: sql.Condition) -> int:
-        conformed = conform(rows, spec)
-        where = sql.where(self.dialect, condition, alias=sql.REPLACE_TARGET)
-        self._with_retries(lambda: self._replace(spec, conformed, where))
-        return conformed.num_rows
+        replacement = self._replacement(spec, rows, condition)
+        self._with_retries(lambda: self._replace([replacement]))
+        return replacement.rows.num_rows
+
+    def _replacement(
+        self, spec: TableSpec, rows: pa.Table, condition: sql.Condition, prefix: str = "w"
+    ) -> Replacement:
+        where = sql.where(self.dialect, condition, alias=sql.REPLACE_TARGET, prefix=prefix)
+        return Replacement(spec, conform(rows, spec), where)
 
     # ---- box scores, lines, features -------------------------------------------------------------
     def replace_box_scores(self, rows: pa.Table) -> int:
@@ -328,6 +386,11 @@ class Warehouse(ABC):
         query = sql.date_players(self.dialect, game_date, FEATURE_VERSION)
         return self.query(query).column("player_lookup").to_pylist()
 
+    def feature_counts(self, start: date, end: date) -> dict[date, int]:
+        """{date: feature rows} of the dates in [start, end] that have any."""
+        table = self.query(sql.feature_counts(self.dialect, start, end, FEATURE_VERSION))
+        return dict(zip(table["game_date"].to_pylist(), table["n"].to_pylist(), strict=True))
+
     def players_with_history(self, game_date: date) -> int:
         """The date's players with a played game before it (see `sql.players_with_history`)."""
         return int(self.query(sql.players_with_history(self.dialect, game_date)).column("players")[0].as_py())
@@ -347,6 +410,50 @@ class Warehouse(ABC):
             parts = list(pool.map(lambda chunk: self._load_adaptive(game_date, chunk), chunks))
         return DateBatch.concat(game_date, parts)
 
+    def load_block(self, dates: Sequence[date]) -> BlockBatch:
+        """The inputs of a block of game dates in one query per input (three round trips, however
+        many dates). A block whose load fails (a timeout, a bad partition) is split in two and each
+        half loaded again, down to single dates, which load as `load_date` does (chunked by players):
+        one date that cannot be loaded fails alone."""
+        try:
+            return self._load_block_queries(dates)
+        except WarehouseError as err:
+            if len(dates) == 1:
+                return BlockBatch.of_date(self.load_date(dates[0]))
+            log.info("load of %d dates from %s failed (%s); splitting", len(dates), dates[0], err)
+            half = len(dates) // 2
+            return BlockBatch.concat([self.load_block(dates[:half]), self.load_block(dates[half:])])
+
+    def _load_block_queries(self, dates: Sequence[date]) -> BlockBatch:
+        since = min(dates) - timedelta(days=HISTORY_WINDOW_DAYS)
+        features, history, lines = self._load_concurrently(
+            (
+                (sql.block_features(self.dialect, dates, FEATURE_VERSION), ML_FEATURE_STORE.schema),
+                (sql.block_history(self.dialect, dates, since, FEATURE_VERSION), BLOCK_HISTORY_SCHEMA),
+                (sql.block_lines(self.dialect, dates), BLOCK_LINES_SCHEMA),
+            )
+        )
+        order = pc.sort_indices(
+            features, sort_keys=[("game_date", "ascending"), ("player_lookup", "ascending")]
+        )
+        # Each date's history window starts HISTORY_WINDOW_DAYS before it (the query used the first's).
+        window_start = pc.cast(history["as_of"], pa.date32())
+        starts = pc.subtract(pc.cast(window_start, pa.int32()), HISTORY_WINDOW_DAYS)
+        in_window = pc.greater_equal(pc.cast(history["game_date"], pa.int32()), starts)
+        return BlockBatch(tuple(dates), features.take(order), history.filter(in_window), lines)
+
+    def _load_concurrently(self, queries: Sequence[tuple[sql.Query, pa.Schema]]) -> list[pa.Table]:
+        """The queries at once; timeouts propagate (not retried) so the caller can split the load."""
+
+        def run(item: tuple[sql.Query, pa.Schema]) -> pa.Table:
+            query, schema = item
+            timeout = self.batching.query_timeout_seconds
+            table = self._with_retries(lambda: self._run(query, timeout), retry_timeouts=False)
+            return table.select(schema.names).cast(schema)
+
+        with ThreadPoolExecutor(len(queries), thread_name_prefix="load-query") as pool:
+            return list(pool.map(run, queries))
+
     def _load_adaptive(self, game_date: date, players: Sequence[str]) -> DateBatch:
         try:
             return self.load_players(game_date, players)
@@ -364,35 +471,43 @@ class Warehouse(ABC):
     def load_players(self, game_date: date, players: Sequence[str]) -> DateBatch:
         """One chunk: the three queries run concurrently; timeouts propagate so the caller can split."""
         since = game_date - timedelta(days=HISTORY_WINDOW_DAYS)
-        queries = (
-            (sql.features_for(self.dialect, game_date, players, FEATURE_VERSION), ML_FEATURE_STORE.schema),
-            (sql.history_for(self.dialect, game_date, players, since, FEATURE_VERSION), HISTORY_SCHEMA),
-            (sql.lines_for(self.dialect, game_date, players), LINE_SNAPSHOT_SCHEMA),
+        features, history, lines = self._load_concurrently(
+            (
+                (
+                    sql.features_for(self.dialect, game_date, players, FEATURE_VERSION),
+                    ML_FEATURE_STORE.schema,
+                ),
+                (sql.history_for(self.dialect, game_date, players, since, FEATURE_VERSION), HISTORY_SCHEMA),
+                (sql.lines_for(self.dialect, game_date, players), LINE_SNAPSHOT_SCHEMA),
+            )
         )
-
-        def run(item: tuple[sql.Query, pa.Schema]) -> pa.Table:
-            query, schema = item
-            timeout = self.batching.query_timeout_seconds
-            table = self._with_retries(lambda: self._run(query, timeout), retry_timeouts=False)
-            return table.select(schema.names).cast(schema)
-
-        with ThreadPoolExecutor(len(queries), thread_name_prefix="load-query") as pool:
-            features, history, lines = pool.map(run, queries)
         order = pc.sort_indices(features, sort_keys=[("player_lookup", "ascending")])
         return DateBatch(game_date, features.take(order), history, lines)
 
     # ---- predictions, grading, checkpoints -------------------------------------------------------
     def write_predictions(
-        self, rows: pa.Table, dates: Sequence[date], systems: Sequence[str], *, mode: str = STANDARD
+        self,
+        rows: pa.Table,
+        dates: Sequence[date],
+        systems: Sequence[str],
+        *,
+        mode: str = STANDARD,
+        checkpoints: tuple[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> int:
         """One bulk load that atomically replaces the rows of (dates × systems) in `mode` with `rows`
-        (the other mode's predictions of the same dates stay)."""
+        (the other mode's predictions of the same dates stay). `checkpoints` (a run key and its rows
+        for these dates) are written in the same atomic replace: a date is marked done exactly when
+        its predictions are in."""
         rows = conform(rows, PLAYER_PROP_PREDICTIONS)
         others = sorted(set(pc.unique(rows["prediction_mode"]).to_pylist()) - {mode}, key=str)
         if others:
             raise ValueError(f"write_predictions in mode {mode!r} got rows of mode(s) {others}")
         condition = {"game_date": list(dates), "system_id": list(systems), "prediction_mode": mode}
-        return self._replace_where(PLAYER_PROP_PREDICTIONS, rows, condition)
+        replacements = [self._replacement(PLAYER_PROP_PREDICTIONS, rows, condition)]
+        if checkpoints is not None:
+            replacements.append(self._checkpoints_replacement(*checkpoints, prefix="c"))
+        self._with_retries(lambda: self._replace(replacements))
+        return rows.num_rows
 
     def read_predictions(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
         """Predictions of [start, end], of one mode when given."""
@@ -410,9 +525,17 @@ class Warehouse(ABC):
 
     def write_checkpoints(self, run_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Upsert the checkpoint rows of one run key (one write for a whole group of dates)."""
+        replacement = self._checkpoints_replacement(run_key, rows)
+        self._with_retries(lambda: self._replace([replacement]))
+
+    def _checkpoints_replacement(
+        self, run_key: str, rows: Sequence[Mapping[str, Any]], prefix: str = "w"
+    ) -> Replacement:
         table = pa.Table.from_pylist([dict(row) for row in rows], schema=BACKFILL_CHECKPOINTS.schema)
         dates = [row["game_date"] for row in rows]
-        self._replace_where(BACKFILL_CHECKPOINTS, table, {"run_key": run_key, "game_date": dates})
+        return self._replacement(
+            BACKFILL_CHECKPOINTS, table, {"run_key": run_key, "game_date": dates}, prefix
+        )
 
     def read_checkpoints(self, run_key: str | None = None) -> pa.Table:
         condition: sql.Condition = {"run_key": run_key} if run_key else {}

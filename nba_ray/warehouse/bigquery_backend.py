@@ -44,7 +44,7 @@ from google.cloud.bigquery.table import RowIterator
 
 from nba_ray.config import BatchingSettings, WarehouseSettings
 from nba_ray.warehouse import sql
-from nba_ray.warehouse.base import Warehouse
+from nba_ray.warehouse.base import Replacement, Warehouse
 from nba_ray.warehouse.errors import (
     QueryTimeout,
     TransientWarehouseError,
@@ -405,32 +405,39 @@ class BigQueryWarehouse(Warehouse):
             raise _translate(err, "query") from err
         return _normalised(table)
 
-    def _replace(self, spec: TableSpec, rows: pa.Table, condition: sql.Query) -> None:
-        staging_name = f"_staging_{spec.name}_{uuid.uuid4().hex}"
-        target, staging = self.dialect.table(spec.name), self.dialect.table(staging_name)
+    def _replace(self, replacements: Sequence[Replacement]) -> None:
+        """Each replacement's rows go to a staging table, then one MERGE per table deletes the matching
+        rows and inserts the staged ones; several MERGEs run in one multi-statement transaction."""
+        staged = [f"_staging_{part.spec.name}_{uuid.uuid4().hex}" for part in replacements]
         timeout = self._write_timeout
+        names = ", ".join(part.spec.name for part in replacements)
         try:
-            self._execute(
-                f"CREATE TABLE {staging} LIKE {target} OPTIONS(expiration_timestamp = "
-                f"TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL {_STAGING_EXPIRY_HOURS} HOUR))",
-                (),
-                timeout,
-            )
-            if rows.num_rows:  # an empty staging table is enough for a delete-only replace
-                self._load(self.dialect.table_id(staging_name), rows, timeout)
-            # The condition names the target's columns (qualified by sql.REPLACE_TARGET); INSERT ROW
-            # copies staging rows by position.
-            self._execute(
-                f"MERGE {target} AS {sql.REPLACE_TARGET} USING {staging} AS staging ON FALSE "
-                f"WHEN NOT MATCHED BY SOURCE AND {condition.sql} THEN DELETE "
-                "WHEN NOT MATCHED THEN INSERT ROW",
-                condition.params,
-                timeout,
-            )
+            merges: list[str] = []
+            for part, staging_name in zip(replacements, staged, strict=True):
+                target, staging = self.dialect.table(part.spec.name), self.dialect.table(staging_name)
+                self._execute(
+                    f"CREATE TABLE {staging} LIKE {target} OPTIONS(expiration_timestamp = "
+                    f"TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL {_STAGING_EXPIRY_HOURS} HOUR))",
+                    (),
+                    timeout,
+                )
+                if part.rows.num_rows:  # an empty staging table is enough for a delete-only replace
+                    self._load(self.dialect.table_id(staging_name), part.rows, timeout)
+                # The condition names the target's columns (qualified by sql.REPLACE_TARGET); INSERT ROW
+                # copies staging rows by position.
+                merges.append(
+                    f"MERGE {target} AS {sql.REPLACE_TARGET} USING {staging} AS staging ON FALSE "
+                    f"WHEN NOT MATCHED BY SOURCE AND {part.condition.sql} THEN DELETE "
+                    "WHEN NOT MATCHED THEN INSERT ROW"
+                )
+            params = [param for part in replacements for param in part.condition.params]
+            statement = merges[0] if len(merges) == 1 else _transaction(merges)
+            self._execute(statement, params, timeout)
         except Exception as err:
-            raise _translate(err, f"write to {spec.name}") from err
+            raise _translate(err, f"write to {names}") from err
         finally:
-            self._drop(staging_name)
+            for staging_name in staged:
+                self._drop(staging_name)
 
     def _load(self, table_id: str, rows: pa.Table, timeout: float) -> None:
         buffer = io.BytesIO()
@@ -459,3 +466,8 @@ class BigQueryWarehouse(Warehouse):
             )
         except Exception as err:
             log.warning("could not drop staging table %s (it expires by itself): %s", name, _one_line(err))
+
+
+def _transaction(statements: Sequence[str]) -> str:
+    """Statements that take effect together or not at all."""
+    return "BEGIN TRANSACTION;\n" + ";\n".join(statements) + ";\nCOMMIT TRANSACTION;"

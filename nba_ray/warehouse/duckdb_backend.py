@@ -8,6 +8,7 @@ no per-query timeout, so a timer interrupts a query that runs past it.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -15,9 +16,9 @@ import pyarrow as pa
 
 from nba_ray.config import BatchingSettings
 from nba_ray.warehouse import sql
-from nba_ray.warehouse.base import Warehouse
+from nba_ray.warehouse.base import Replacement, Warehouse
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
-from nba_ray.warehouse.schemas import TABLES, TableSpec
+from nba_ray.warehouse.schemas import TABLES
 
 _DUCKDB_TYPES: dict[pa.DataType, str] = {
     pa.string(): "VARCHAR",
@@ -104,22 +105,26 @@ class DuckDBWarehouse(Warehouse):
                 timer.cancel()
             cursor.close()
 
-    def _replace(self, spec: TableSpec, rows: pa.Table, condition: sql.Query) -> None:
-        table = self.dialect.table(spec.name)
+    def _replace(self, replacements: Sequence[Replacement]) -> None:
         with self._write_lock:
             cursor = self._con.cursor()
             try:
                 cursor.execute("BEGIN TRANSACTION")
-                cursor.execute(
-                    f"DELETE FROM {table} AS {sql.REPLACE_TARGET} WHERE {condition.sql}", _params(condition)
-                )
-                cursor.register("incoming_rows", rows)
-                cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows")
+                for number, part in enumerate(replacements):
+                    table = self.dialect.table(part.spec.name)
+                    condition = part.condition
+                    cursor.execute(
+                        f"DELETE FROM {table} AS {sql.REPLACE_TARGET} WHERE {condition.sql}",
+                        _params(condition),
+                    )
+                    cursor.register(f"incoming_rows_{number}", part.rows)
+                    cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows_{number}")
                 cursor.execute("COMMIT")
             except duckdb.Error as err:
                 cursor.execute("ROLLBACK")
                 if isinstance(err, duckdb.TransactionException):
                     raise TransientWarehouseError(str(err)) from err
-                raise WarehouseError(f"DuckDB write to {spec.name} failed: {err}") from err
+                names = ", ".join(part.spec.name for part in replacements)
+                raise WarehouseError(f"DuckDB write to {names} failed: {err}") from err
             finally:
                 cursor.close()

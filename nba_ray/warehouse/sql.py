@@ -123,13 +123,14 @@ class Query:
     params: tuple[Param, ...] = ()
 
 
-def where(dialect: Dialect, condition: Condition, alias: str | None = None) -> Query:
-    """`a IN (...) AND b BETWEEN ... AND c = ...` (columns of `alias` when given), values as parameters."""
+def where(dialect: Dialect, condition: Condition, alias: str | None = None, prefix: str = "w") -> Query:
+    """`a IN (...) AND b BETWEEN ... AND c = ...` (columns of `alias` when given), values as parameters
+    (named from `prefix`: conditions run in one statement need different ones)."""
     clauses: list[str] = []
     params: list[Param] = []
     for i, (name_of_column, value) in enumerate(condition.items()):
         column = f"{alias}.{name_of_column}" if alias else name_of_column
-        name = f"w{i}"
+        name = f"{prefix}{i}"
         if isinstance(value, Between):
             clauses.append(f"{column} BETWEEN {dialect.param(name + 'lo')} AND {dialect.param(name + 'hi')}")
             params += [
@@ -227,6 +228,16 @@ def date_players(dialect: Dialect, game_date: date, feature_version: str) -> Que
     )
 
 
+def feature_counts(dialect: Dialect, start: date, end: date, feature_version: str) -> Query:
+    """How many feature rows (players) each date of [start, end] has."""
+    return Query(
+        f"SELECT game_date, COUNT(*) AS n FROM {dialect.table(ML_FEATURE_STORE.name)} "
+        f"WHERE game_date BETWEEN {dialect.param('start')} AND {dialect.param('end')} "
+        f"AND feature_version = {dialect.param('v')} GROUP BY game_date",
+        (Param("start", start, "DATE"), Param("end", end, "DATE"), Param("v", feature_version, "STRING")),
+    )
+
+
 def players_with_history(dialect: Dialect, game_date: date) -> Query:
     """How many of the date's box-score players have a played game before it (any season): the feature
     builder gives a row to exactly those, so 0 means the date has nothing to predict from."""
@@ -240,16 +251,31 @@ def players_with_history(dialect: Dialect, game_date: date) -> Query:
     )
 
 
-def _date_and_players(game_date: date, players: Sequence[str]) -> tuple[Param, ...]:
-    return (Param("d", game_date, "DATE"), Param("players", list(players), "STRING", array=True))
+def _dates_and_players(
+    dialect: Dialect, column: str, dates: Sequence[date], players: Sequence[str] | None, player_column: str
+) -> tuple[str, tuple[Param, ...]]:
+    """`column` on one of `dates` (and `player_column` one of `players`, when given)."""
+    clause = dialect.in_list(column, "dates")
+    params = [Param("dates", list(dates), "DATE", array=True)]
+    if players is not None:
+        clause += f" AND {dialect.in_list(player_column, 'players')}"
+        params.append(Param("players", list(players), "STRING", array=True))
+    return clause, tuple(params)
 
 
 def features_for(dialect: Dialect, game_date: date, players: Sequence[str], feature_version: str) -> Query:
+    return block_features(dialect, [game_date], feature_version, players)
+
+
+def block_features(
+    dialect: Dialect, dates: Sequence[date], feature_version: str, players: Sequence[str] | None = None
+) -> Query:
+    """The feature rows of `dates` (of `players` only, when given)."""
+    clause, params = _dates_and_players(dialect, "game_date", dates, players, "player_lookup")
     return Query(
         f"SELECT * FROM {dialect.table(ML_FEATURE_STORE.name)} "
-        f"WHERE game_date = {dialect.param('d')} AND feature_version = {dialect.param('v')} "
-        f"AND {dialect.in_list('player_lookup', 'players')}",
-        (*_date_and_players(game_date, players), Param("v", feature_version, "STRING")),
+        f"WHERE {clause} AND feature_version = {dialect.param('v')}",
+        (*params, Param("v", feature_version, "STRING")),
     )
 
 
@@ -257,38 +283,57 @@ def history_for(
     dialect: Dialect, game_date: date, players: Sequence[str], since: date, feature_version: str
 ) -> Query:
     """Each player's last played games in [since, game_date), with that game's feature-row context."""
+    return block_history(dialect, [game_date], since, feature_version, players)
+
+
+def block_history(
+    dialect: Dialect,
+    dates: Sequence[date],
+    since: date,
+    feature_version: str,
+    players: Sequence[str] | None = None,
+) -> Query:
+    """For every player with a feature row on one of `dates` (one of `players`, when given): the last
+    played games in [since, that date), with each game's feature-row context; `as_of` is the date a
+    row is history for. Each date's own window starts later than `since` for all but the first date:
+    the caller cuts it (the cut keeps exactly the most recent games inside the window, as the limit
+    is taken newest first)."""
     context = ", ".join(f"f.{name}" for name in HISTORY_CONTEXT_COLUMNS)
+    features = dialect.table(ML_FEATURE_STORE.name)
+    clause, params = _dates_and_players(dialect, "t.game_date", dates, players, "t.player_lookup")
     return Query(
-        f"SELECT {', '.join(HISTORY_SCHEMA.names)} FROM ("
-        f"SELECT g.player_lookup, g.game_date, CAST(g.points AS {dialect.float_type}) AS points, "
-        f"g.minutes_played, g.is_home, {context}, "
-        "ROW_NUMBER() OVER (PARTITION BY g.player_lookup ORDER BY g.game_date DESC) AS recency "
-        f"FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} AS g "
-        f"LEFT JOIN {dialect.table(ML_FEATURE_STORE.name)} AS f "
+        f"SELECT as_of, {', '.join(HISTORY_SCHEMA.names)} FROM ("
+        f"SELECT t.game_date AS as_of, g.player_lookup, g.game_date, "
+        f"CAST(g.points AS {dialect.float_type}) AS points, g.minutes_played, g.is_home, {context}, "
+        "ROW_NUMBER() OVER (PARTITION BY t.game_date, g.player_lookup ORDER BY g.game_date DESC) AS recency "
+        f"FROM {features} AS t "
+        f"JOIN {dialect.table(PLAYER_GAME_SUMMARY.name)} AS g "
+        "ON g.player_lookup = t.player_lookup AND g.game_date < t.game_date "
+        f"LEFT JOIN {features} AS f "
         f"ON f.player_lookup = g.player_lookup AND f.game_date = g.game_date "
         f"AND f.feature_version = {dialect.param('v')} "
-        f"WHERE {dialect.in_list('g.player_lookup', 'players')} "
-        f"AND g.game_date >= {dialect.param('since')} AND g.game_date < {dialect.param('d')} "
-        f"AND g.minutes_played > 0"
+        f"WHERE {clause} AND t.feature_version = {dialect.param('v')} "
+        f"AND g.game_date >= {dialect.param('since')} AND g.minutes_played > 0"
         f") AS recent WHERE recency <= {HISTORY_LIMIT_GAMES}",
-        (
-            *_date_and_players(game_date, players),
-            Param("since", since, "DATE"),
-            Param("v", feature_version, "STRING"),
-        ),
+        (*params, Param("since", since, "DATE"), Param("v", feature_version, "STRING")),
     )
 
 
 def lines_for(dialect: Dialect, game_date: date, players: Sequence[str]) -> Query:
     """The latest snapshot per (player, bookmaker) for the date; the systems apply bookmaker priority."""
+    return block_lines(dialect, [game_date], players)
+
+
+def block_lines(dialect: Dialect, dates: Sequence[date], players: Sequence[str] | None = None) -> Query:
+    """The latest snapshot per (date, player, bookmaker) of `dates` (of `players`, when given)."""
+    clause, params = _dates_and_players(dialect, "game_date", dates, players, "player_lookup")
     return Query(
-        f"SELECT {', '.join(LINE_SNAPSHOT_SCHEMA.names)} FROM ("
-        "SELECT player_lookup, bookmaker, snapshot_ts, points_line, "
-        "ROW_NUMBER() OVER (PARTITION BY player_lookup, bookmaker ORDER BY snapshot_ts DESC) AS latest "
-        f"FROM {dialect.table(PROP_LINES.name)} "
-        f"WHERE game_date = {dialect.param('d')} AND {dialect.in_list('player_lookup', 'players')}"
+        f"SELECT game_date, {', '.join(LINE_SNAPSHOT_SCHEMA.names)} FROM ("
+        "SELECT game_date, player_lookup, bookmaker, snapshot_ts, points_line, "
+        "ROW_NUMBER() OVER (PARTITION BY game_date, player_lookup, bookmaker ORDER BY snapshot_ts DESC) "
+        f"AS latest FROM {dialect.table(PROP_LINES.name)} WHERE {clause}"
         ") AS snapshots WHERE latest = 1",
-        _date_and_players(game_date, players),
+        params,
     )
 
 
