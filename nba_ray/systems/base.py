@@ -159,6 +159,7 @@ class PlayerBatch:
     history: pd.DataFrame
     lines: pd.DataFrame
     _subsets: dict[int, PlayerBatch] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _floats: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         missing = [c for c in REQUIRED_FEATURE_COLUMNS if c not in self.features.columns]
@@ -222,11 +223,20 @@ class PlayerBatch:
     # --- features (through the contract) -------------------------------------------------------------
     def feature(self, name: str) -> np.ndarray:
         """A contract feature as float array in player order; an unknown name raises `UnknownFeatureError`."""
-        return self.features[require(name)].to_numpy(dtype=float, na_value=np.nan)
+        return self._float(require(name))
 
     def context(self, name: str) -> np.ndarray:
         """A zone-context column (SYSTEMS.md §2.2); an unknown name raises `UnknownFeatureError`."""
-        return self.features[require_context(name)].to_numpy(dtype=float, na_value=np.nan)
+        return self._float(require_context(name))
+
+    def _float(self, column: str) -> np.ndarray:
+        """A feature-frame column as floats, converted once per batch (every system reads the same
+        few); read-only, since every caller shares it."""
+        if column not in self._floats:
+            values = self.features[column].to_numpy(dtype=float, na_value=np.nan)
+            values.flags.writeable = False
+            self._floats[column] = values
+        return self._floats[column]
 
     def feature_matrix(self, names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
         """Contract features in the given order (default: the whole current contract), shape
@@ -237,7 +247,7 @@ class PlayerBatch:
 
     @property
     def quality(self) -> np.ndarray:
-        return self.features["feature_quality_score"].to_numpy(dtype=float, na_value=np.nan)
+        return self._float("feature_quality_score")
 
     @property
     def games_in_history(self) -> np.ndarray:
