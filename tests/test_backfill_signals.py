@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from nba_ray.backfill.checkpoints import DONE
-from tests.backfill_fixtures import League, checkpoints, predictions
+from tests.backfill_fixtures import League, checkpoints, content, predictions
 from tests.ray_processes import BIN, kill_cluster_processes, ray_env
 from tests.test_jobs import write_config
 
@@ -112,3 +112,51 @@ def test_signal_stops_at_a_date_boundary_and_a_rerun_resumes(
     rows = predictions(settings)
     assert not rows.duplicated(["game_date", "player_lookup", "system_id"]).any()
     assert rows.groupby("game_date").size().to_dict() == marks["predictions"].to_dict()
+
+
+def test_sigkill_in_the_middle_of_a_block_then_resume_ends_identical_to_an_uninterrupted_run(
+    league: League, tmp_path: Path, ray_tmpdir: Path
+) -> None:
+    """SIGKILL (no handler runs) to the driver and its Ray while a block is in flight; the resumed run
+    redoes exactly the dates not written, and ends with the rows of a run never interrupted."""
+    blocks = {"NBA_RAY_BATCHING__BLOCK_ROWS": "300", "NBA_RAY_BATCHING__IN_FLIGHT_DATES": "2"}
+    env = ray_env(RAY_TMPDIR=str(ray_tmpdir), **blocks)
+    runs = {}
+    for name in ("killed", "uninterrupted"):
+        settings = league.copy_to(tmp_path / name)
+        config = write_config(settings, tmp_path / f"{name}.yaml")
+        command = [str(BIN / "nba-ray"), "backfill", "--config", str(config), "--start", START, "--end", END,
+                   "--no-progress"]  # fmt: skip
+        runs[name] = (settings, command)
+    reference, command = runs["uninterrupted"]
+    assert subprocess.run(command, env=env, capture_output=True, text=True, timeout=600).returncode == 0
+
+    settings, command = runs["killed"]
+    driver = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert driver.stderr is not None
+    seen: list[str] = []
+    for line in driver.stderr:
+        seen.append(line)
+        if " done: " in line:  # a block is written; the next ones are loading or predicting
+            break
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.communicate(timeout=60)
+    assert driver.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
+
+    partial = checkpoints(settings)
+    assert set(partial["status"]) == {DONE}
+    first_rows = predictions(settings)
+    assert set(first_rows["game_date"]) == set(partial["game_date"])  # no row without its checkpoint
+    done = set(partial["game_date"])
+
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    assert f"already done    {len(done):>8,}" in resumed.stdout
+    marks = checkpoints(settings).set_index("game_date")
+    expected = checkpoints(reference).set_index("game_date")
+    assert set(marks.index) == set(expected.index) and len(marks) > len(done)
+    assert (marks["status"] == DONE).all()
+    assert (marks.loc[sorted(done), "attempt"] == 1).all()  # written dates were not redone
+    assert content(predictions(settings)).equals(content(predictions(reference)))
