@@ -3,12 +3,15 @@ missing feature build still failing loudly, and no autoscaler asked for room on 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from nba_ray.backfill.checkpoints import DONE, SKIPPED
@@ -16,7 +19,7 @@ from nba_ray.backfill.driver import NO_HISTORY, BackfillReport, run_backfill
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.commands import with_systems
 from nba_ray.config import Settings
-from nba_ray.warehouse.base import Warehouse
+from nba_ray.warehouse.base import BlockBatch, Warehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.backfill_fixtures import League, backfill_dates, checkpoints, predictions
 from tests.test_warehouse import box_rows
@@ -109,6 +112,11 @@ class FeaturesMissingOn(DuckDBWarehouse):
 
     def date_players(self, game_date: date) -> list[str]:
         return [] if game_date == self.missing else super().date_players(game_date)
+
+    def _load_block_queries(self, dates: Sequence[date]) -> BlockBatch:
+        batch = super()._load_block_queries(dates)
+        kept = pc.not_equal(batch.features["game_date"], pa.scalar(self.missing, pa.date32()))
+        return dataclasses.replace(batch, features=batch.features.filter(kept))
 
 
 @pytest.mark.usefixtures("local_ray")

@@ -60,7 +60,8 @@ def test_signal_stops_at_a_date_boundary_and_a_rerun_resumes(
     config = write_config(settings, tmp_path / "config.yaml")
     command = [str(BIN / "nba-ray"), "backfill", "--config", str(config), "--start", START, "--end", END,
                "--no-progress"]  # fmt: skip
-    env = ray_env(RAY_TMPDIR=str(ray_tmpdir))
+    # Blocks of a date or two, so that blocks are still to start when the signal lands.
+    env = ray_env(RAY_TMPDIR=str(ray_tmpdir), NBA_RAY_BATCHING__BLOCK_ROWS="300")
     driver = subprocess.Popen(
         command,
         env=env,

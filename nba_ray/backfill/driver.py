@@ -344,7 +344,13 @@ class DatePipeline:
         started = time.perf_counter()
         batch = self.warehouse.load_block(block)
         players = {d: names for d, names in batch.players().items() if names}
-        settled = [self._without_rows(d) for d in block if d not in players]
+        settled = [
+            DateOutcome(d, FAILED, error=f"load: {root_cause(batch.failed[d])}")
+            if d in batch.failed
+            else self._without_rows(d)
+            for d in block
+            if d not in players
+        ]
         refs = (ray.put(batch.features), ray.put(batch.history), ray.put(batch.lines))
         return LoadedBlock(block, refs, players, settled, time.perf_counter() - started)
 

@@ -8,6 +8,7 @@ class, so DuckDB and BigQuery cannot drift apart in behaviour.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -119,12 +120,14 @@ BLOCK_LINES_SCHEMA = pa.schema([pa.field("game_date", pa.date32()), *LINE_SNAPSH
 @dataclass(frozen=True)
 class BlockBatch:
     """The inputs of a block of game dates: feature rows (one per date and player, by date then
-    player), each row's history (`as_of`: the date it is history for) and the dates' lines."""
+    player), each row's history (`as_of`: the date it is history for) and the dates' lines;
+    `failed` holds the dates that could not be loaded, with why."""
 
     dates: tuple[date, ...]
     features: pa.Table
     history: pa.Table
     lines: pa.Table
+    failed: dict[date, WarehouseError] = dataclasses.field(default_factory=dict)
 
     def players(self) -> dict[date, list[str]]:
         """Every date of the block with its players, in order (a date without feature rows: none)."""
@@ -151,6 +154,7 @@ class BlockBatch:
             pa.concat_tables([p.features for p in parts]),
             pa.concat_tables([p.history for p in parts]),
             pa.concat_tables([p.lines for p in parts]),
+            {d: err for p in parts for d, err in p.failed.items()},
         )
 
 
@@ -414,12 +418,16 @@ class Warehouse(ABC):
         """The inputs of a block of game dates in one query per input (three round trips, however
         many dates). A block whose load fails (a timeout, a bad partition) is split in two and each
         half loaded again, down to single dates, which load as `load_date` does (chunked by players):
-        one date that cannot be loaded fails alone."""
+        one date that cannot be loaded fails alone (in `failed`)."""
         try:
             return self._load_block_queries(dates)
         except WarehouseError as err:
             if len(dates) == 1:
-                return BlockBatch.of_date(self.load_date(dates[0]))
+                try:
+                    return BlockBatch.of_date(self.load_date(dates[0]))
+                except WarehouseError as failure:
+                    empty = BlockBatch.of_date(DateBatch.empty(dates[0]))
+                    return dataclasses.replace(empty, failed={dates[0]: failure})
             log.info("load of %d dates from %s failed (%s); splitting", len(dates), dates[0], err)
             half = len(dates) // 2
             return BlockBatch.concat([self.load_block(dates[:half]), self.load_block(dates[half:])])
