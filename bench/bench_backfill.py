@@ -250,9 +250,28 @@ def predictions_checksum(path: Path) -> dict[str, Any]:
     return {"rows": kept.num_rows, "sha256": digest.hexdigest()[:16]}
 
 
-def bench_whole_process(settings: Settings, baseline: Path | None, rounds: int) -> dict[str, Any]:
+def build_with_cli(binary: Path, path: Path, box_scores: Path) -> None:
+    """The real warehouse built by `binary`'s own commands (import, features, a first backfill that
+    trains the season's model): an older nba-ray reads only a warehouse of its own version, a newer
+    one migrates it."""
+    env = dict(os.environ, NBA_RAY_WAREHOUSE__PATH=str(path), RAY_USAGE_STATS_ENABLED="0")
+    files = [str(f) for f in sorted(box_scores.glob("season=*.parquet"))]
+    for command in (
+        ["import", "--box-scores", *files],
+        ["features", "--start", "2019-01-01", "--end", "2023-12-31"],
+        backfill_command(binary)[1:],
+    ):
+        subprocess.run([str(binary), *command], env=env, stdout=sys.stderr, stderr=sys.stderr, check=True)
+
+
+def bench_whole_process(
+    settings: Settings, baseline: Path | None, rounds: int, box_scores: Path
+) -> dict[str, Any]:
     this = Path(sys.executable).with_name("nba-ray")
     source = settings.warehouse.path
+    if baseline is not None:
+        source = source.with_name("built-by-baseline.duckdb")
+        build_with_cli(baseline, source, box_scores)
     copies = {name: source.with_name(f"{name}.duckdb") for name in ("this", "baseline")}
     for copy in copies.values():
         shutil.copy(source, copy)
@@ -266,7 +285,7 @@ def bench_whole_process(settings: Settings, baseline: Path | None, rounds: int) 
         for name in commands:  # interleaved: A B A B …, so drift in the machine's speed hits both
             seconds[name].append(run_whole(commands[name], copies[name]))
     with DuckDBWarehouse(copies["this"], settings.batching) as warehouse:
-        floor = in_process_loop(settings, warehouse, season_dates())
+        floor = in_process_loop(settings_for(copies["this"].parent), warehouse, season_dates())
     out: dict[str, Any] = {
         "rounds": rounds,
         "this_median_seconds": round(statistics.median(seconds["this"]), 2),
@@ -314,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "whole_process" in wanted:
                 ray.shutdown()  # the processes start their own
                 results["whole_process_2022_23"] = bench_whole_process(
-                    settings, args.baseline_bin, args.rounds
+                    settings, args.baseline_bin, args.rounds, Path(args.box_scores)
                 )
                 connect_ray(RaySettings())
             if "ray_vs_loop" in wanted:

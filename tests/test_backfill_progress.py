@@ -19,7 +19,8 @@ from nba_ray.backfill.driver import NO_HISTORY, BackfillReport, run_backfill
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.commands import with_systems
 from nba_ray.config import Settings
-from nba_ray.warehouse.base import BlockBatch, Warehouse
+from nba_ray.warehouse.base import Warehouse
+from nba_ray.warehouse.batches import BlockBatch
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.backfill_fixtures import League, backfill_dates, checkpoints, predictions
 from tests.test_warehouse import box_rows

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nba_ray.warehouse.base import DateBatch, Warehouse
+from nba_ray.warehouse.base import Warehouse
+from nba_ray.warehouse.batches import DateBatch
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
 
 if TYPE_CHECKING:
