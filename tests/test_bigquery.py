@@ -14,8 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,26 +40,17 @@ from nba_ray.warehouse.schemas import (
     PROP_LINES,
     TABLES,
 )
-from tests.backfill_fixtures import League, backfill_dates, content, predictions
+from tests.backfill_fixtures import BackfilledLeague, League, backfill_dates, content, predictions
 from tests.bigquery_emulator import BigQueryEmulator
 from tests.conftest import bigquery_settings
 from tests.test_warehouse import DAY, TimeoutAboveSizeMixin, _sorted, feature_rows, prediction_rows
 
-pytestmark = pytest.mark.bigquery
+pytestmark = [pytest.mark.bigquery, pytest.mark.usefixtures("local_ray")]
 
 EVERYTHING = (date(1900, 1, 1), date(2999, 12, 31))
 # Planted where a careless backend might pick it up (the default-credentials variable); it must never
 # be read with an emulator endpoint set, so it must never show up in logs or Ray's runtime environment.
 SENTINEL = "nba-ray-sentinel-secret-4f1c"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # address="local": a new Ray of our own even when a `ray start` cluster runs on this machine.
-    ray.init(address="local", include_dashboard=False, log_to_driver=False, num_cpus=2)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +90,12 @@ def open_bigquery(settings: Settings, cls: type[BigQueryWarehouse] = BigQueryWar
 
 @pytest.fixture(scope="module")
 def duckdb_reference(
-    league: League, tmp_path_factory: pytest.TempPathFactory
+    backfilled: BackfilledLeague, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Settings, BackfillReport, pd.DataFrame]:
-    """The fortnight backfilled on DuckDB: (settings, report, prediction content)."""
-    settings = league.copy_to(tmp_path_factory.mktemp("bq-reference") / "w")
-    with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
-        report = run_backfill(settings, warehouse, backfill_dates())
-    assert report.exit_code == 0
-    return settings, report, content(predictions(settings))
+    """The fortnight backfilled on DuckDB (the session's run, exit code 0): (settings, report, prediction
+    content)."""
+    settings = backfilled.copy_to(tmp_path_factory.mktemp("bq-reference") / "w")
+    return settings, backfilled.report, content(predictions(settings))
 
 
 @pytest.fixture(scope="module")

@@ -120,6 +120,7 @@ def short_temp_dir() -> Path:
 def local_cluster(league: League, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """Head alone first (for the single-node reference run), then two workers: three 1-CPU nodes."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.shutdown()  # the run's shared local Ray, if an earlier module started it (`local_ray` restarts it)
     temp_dir = short_temp_dir()
     cluster = Cluster(
         initialize_head=True,
