@@ -43,6 +43,10 @@ class League:
         shutil.copytree(self.directory, target)
         return test_settings(target, self.model_version, **batching)
 
+    def settings(self) -> Settings:
+        """Settings on the league itself: only to read it (a test that writes works on a copy)."""
+        return test_settings(self.directory, self.model_version)
+
 
 @dataclass(frozen=True)
 class BackfilledLeague(League):
