@@ -26,7 +26,7 @@ from tests.backfill_fixtures import (
     predictions,
 )
 
-pytestmark = pytest.mark.usefixtures("local_ray")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_ray")]
 
 
 def backfill(settings: Settings, dates: list[date] | None = None, **kwargs: object) -> BackfillReport:

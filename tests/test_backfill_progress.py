@@ -58,6 +58,7 @@ def backfill_with_progress(
     return report, progress
 
 
+@pytest.mark.e2e
 @pytest.mark.usefixtures("local_ray")
 def test_progress_counts_the_game_dates_left_and_reaches_them_all(
     league: League, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -111,6 +112,7 @@ class FeaturesMissingOn(DuckDBWarehouse):
         return [] if game_date == self.missing else super().date_players(game_date)
 
 
+@pytest.mark.e2e
 @pytest.mark.usefixtures("local_ray")
 def test_a_date_with_history_but_no_feature_rows_still_fails(
     league: League, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

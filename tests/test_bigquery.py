@@ -45,7 +45,7 @@ from tests.bigquery_emulator import BigQueryEmulator
 from tests.conftest import bigquery_settings
 from tests.test_warehouse import DAY, TimeoutAboveSizeMixin, _sorted, feature_rows, prediction_rows
 
-pytestmark = [pytest.mark.bigquery, pytest.mark.usefixtures("local_ray")]
+pytestmark = pytest.mark.bigquery
 
 EVERYTHING = (date(1900, 1, 1), date(2999, 12, 31))
 # Planted where a careless backend might pick it up (the default-credentials variable); it must never
@@ -114,6 +114,8 @@ def bigquery_league(
 # ---- (1) end to end: the same predictions as DuckDB ---------------------------------------------------
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_backfill_on_bigquery_equals_duckdb_and_leaks_no_credentials(
     bigquery_league: Settings,
     duckdb_reference: tuple[Settings, BackfillReport, pd.DataFrame],
@@ -166,6 +168,8 @@ class KillEmulatorAfterWrites(BigQueryWarehouse):
         return written
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_emulator_killed_mid_run_fails_dates_cleanly_and_resume_completes_them(
     duckdb_reference: tuple[Settings, BackfillReport, pd.DataFrame],
     league_tables: dict[str, pa.Table],
@@ -227,6 +231,8 @@ class TimeoutAbove120(TimeoutAboveSizeMixin, BigQueryWarehouse):
     limit = 120
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_timed_out_chunk_is_split_and_loads_the_same_batch(bigquery_league: Settings) -> None:
     game_date = backfill_dates()[4]
     whole = bigquery_league.model_copy(update={"batching": BatchingSettings(chunk_size=1000)})
@@ -316,6 +322,8 @@ def test_anonymous_credentials_only_with_an_endpoint(monkeypatch: pytest.MonkeyP
 # ---- the backend's own details -----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_tables_are_created_partitioned_and_clustered(bigquery_league: Settings) -> None:
     with open_bigquery(bigquery_league) as warehouse:
         for spec in TABLES:
@@ -331,6 +339,8 @@ def test_tables_are_created_partitioned_and_clustered(bigquery_league: Settings)
         assert not [name for name in staging if name.startswith("_staging_")]
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_large_results_come_over_storage_read(
     bigquery_league: Settings, league_tables: dict[str, pa.Table]
 ) -> None:

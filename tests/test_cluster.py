@@ -186,6 +186,7 @@ def assert_exactly_like(settings: Settings, reference: Settings) -> None:
     assert content(rows).equals(content(predictions(reference)))
 
 
+@pytest.mark.e2e
 def test_three_nodes_spread_the_actors_and_give_the_single_node_rows(
     local_cluster: LocalCluster, league: League, placements: Placements, tmp_path: Path
 ) -> None:
@@ -196,6 +197,7 @@ def test_three_nodes_spread_the_actors_and_give_the_single_node_rows(
     assert_exactly_like(settings, local_cluster.single_node)
 
 
+@pytest.mark.e2e
 def test_worker_node_killed_mid_run_loses_and_duplicates_nothing(
     local_cluster: LocalCluster,
     league: League,
@@ -230,6 +232,7 @@ def test_worker_node_killed_mid_run_loses_and_duplicates_nothing(
     assert_exactly_like(settings, local_cluster.single_node)
 
 
+@pytest.mark.e2e
 def test_chunk_of_an_actor_that_cannot_restart_goes_to_a_live_actor(
     local_cluster: LocalCluster,
     league: League,
@@ -263,6 +266,7 @@ def failing_start_worker(marker: Path | None) -> type[PredictorWorker]:
     return FailingStartWorker
 
 
+@pytest.mark.e2e
 def test_an_actor_that_fails_to_start_is_replaced(
     local_cluster: LocalCluster, league: League, placements: Placements, tmp_path: Path
 ) -> None:
@@ -274,6 +278,7 @@ def test_an_actor_that_fails_to_start_is_replaced(
     assert_exactly_like(settings, local_cluster.single_node)
 
 
+@pytest.mark.e2e
 def test_actors_that_never_start_fail_the_dates_instead_of_hanging(
     local_cluster: LocalCluster, league: League, placements: Placements, tmp_path: Path
 ) -> None:
@@ -402,6 +407,7 @@ def first_submission(
     return settings, submit(autoscaling_head, config, BACKFILL_END)
 
 
+@pytest.mark.e2e
 def test_submitted_backfill_scales_a_zero_cpu_head_out_and_back(
     autoscaling_head: AutoscalingHead, first_submission: tuple[Settings, subprocess.CompletedProcess[str]]
 ) -> None:
@@ -417,6 +423,7 @@ def test_submitted_backfill_scales_a_zero_cpu_head_out_and_back(
     assert not predictions(settings).duplicated(KEY).any()
 
 
+@pytest.mark.e2e
 def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
     autoscaling_head: AutoscalingHead,
     first_submission: tuple[Settings, subprocess.CompletedProcess[str]],

@@ -27,6 +27,8 @@ from tests.ray_processes import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.e2e
 RUNS = 5
 DATES = "2022-11-01,2022-11-02,2022-11-03"
 KEY = ["game_date", "player_lookup", "system_id"]

@@ -33,6 +33,8 @@ from tests.ray_processes import (
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.e2e
+
 
 def write_config(settings: Settings, path: Path) -> Path:
     path.write_text(

@@ -28,7 +28,7 @@ from tests.backfill_fixtures import (
     predictions,
 )
 
-pytestmark = pytest.mark.usefixtures("local_ray")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_ray")]
 CORRECTED_DATE = date(2023, 1, 20)
 SEASON = (date(2022, 10, 1), date(2023, 6, 30))
 

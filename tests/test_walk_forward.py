@@ -25,8 +25,6 @@ from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests import backfill_fixtures
 from tests.backfill_fixtures import predictions
 
-pytestmark = pytest.mark.usefixtures("local_ray")
-
 SEASONS = ("2020-21", "2021-22", "2022-23")
 
 
@@ -57,6 +55,8 @@ def seasons(tmp_path_factory: pytest.TempPathFactory) -> Seasons:
     return Seasons(directory, bounds, dates)
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_a_range_across_seasons_trains_each_seasons_model_on_ray_once(
     seasons: Seasons, tmp_path: Path
 ) -> None:
@@ -87,6 +87,8 @@ def test_a_range_across_seasons_trains_each_seasons_model_on_ray_once(
     }
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_no_train_refuses_naming_the_seasons_and_writes_nothing(
     seasons: Seasons, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +110,8 @@ def test_no_train_refuses_naming_the_seasons_and_writes_nothing(
     assert len(err.splitlines()) == 1 and "2021-22" in err and "2022-23" in err and "--no-train" in err
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_the_first_season_and_a_too_new_pinned_model_are_refused(seasons: Seasons, tmp_path: Path) -> None:
     settings = seasons.copy(tmp_path / "w")
     first_season = seasons.bounds.loc["2020-21", "first_date"]
