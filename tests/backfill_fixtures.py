@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from nba_ray.backfill.actors import PredictorWorker
+from nba_ray.backfill.driver import BackfillReport, run_backfill
 from nba_ray.commands import refresh_features, seed_league, train_and_register
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
 from nba_ray.systems.settings import XGBoostTrainParams
@@ -41,6 +42,25 @@ class League:
     def copy_to(self, target: Path, **batching: object) -> Settings:
         shutil.copytree(self.directory, target)
         return test_settings(target, self.model_version, **batching)
+
+    def settings(self) -> Settings:
+        """Settings on the league itself: only to read it (a test that writes works on a copy)."""
+        return test_settings(self.directory, self.model_version)
+
+
+@dataclass(frozen=True)
+class BackfilledLeague(League):
+    """The league after one run over the fortnight (`report`): copies start with every date done."""
+
+    report: BackfillReport
+
+
+def backfill_league(league: League, directory: Path) -> BackfilledLeague:
+    settings = league.copy_to(directory)
+    with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
+        report = run_backfill(settings, warehouse, backfill_dates())
+    assert report.exit_code == 0 and report.failed == [], report.failed
+    return BackfilledLeague(directory, league.model_version, report)
 
 
 def test_settings(directory: Path, model_version: str | None = None, **batching: object) -> Settings:

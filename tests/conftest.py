@@ -25,7 +25,7 @@ from tests.bigquery_emulator import (
 )
 
 if TYPE_CHECKING:
-    from tests.backfill_fixtures import League
+    from tests.backfill_fixtures import BackfilledLeague, League
 
 # The real box scores are not ours to copy: tests read them from where the environment says.
 REAL_DATA_ENV = "NBA_RAY_REAL_DATA"
@@ -92,6 +92,18 @@ def league(tmp_path_factory: pytest.TempPathFactory) -> League:
     return build_league(tmp_path_factory.mktemp("league") / "base")
 
 
+@pytest.fixture(scope="session")
+def backfilled(
+    league: League, tmp_path_factory: pytest.TempPathFactory, _ray_for_the_session: None
+) -> BackfilledLeague:
+    """`league` after one run over the backfill fortnight, built once per session: the reference the
+    backfill tests compare with, and the starting point of those that begin with a finished run."""
+    from tests.backfill_fixtures import backfill_league
+
+    start_local_ray()
+    return backfill_league(league, tmp_path_factory.mktemp("backfilled") / "base")
+
+
 # ---- BigQuery emulator and backend-parity warehouses -------------------------------------------------
 
 WAREHOUSE_KINDS = ("duckdb", "bigquery")
@@ -99,13 +111,26 @@ WAREHOUSE_KINDS = ("duckdb", "bigquery")
 FAST_BATCHING = BatchingSettings(retry_backoff_seconds=0, query_timeout_seconds=15)
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A fresh local Ray for a module's in-process backfills (never an unrelated running cluster)."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(address="local", include_dashboard=False, log_to_driver=False, num_cpus=2)
+@pytest.fixture(scope="session")
+def _ray_for_the_session() -> Iterator[None]:
+    """Shuts down, at the end of the run, the local Ray that `local_ray` started (if it is still up)."""
     yield
     ray.shutdown()
+
+
+def start_local_ray() -> None:
+    """A local Ray of the test run's own (never an unrelated running cluster), unless one is up already."""
+    if not ray.is_initialized():
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(address="local", include_dashboard=False, log_to_driver=False, num_cpus=2)
+
+
+@pytest.fixture(scope="module")
+def local_ray(_ray_for_the_session: None) -> None:
+    """Ray for a module's in-process backfills. Started once and shared by every module (each start costs
+    seconds); a module that needs another cluster (tests/test_cluster.py) shuts it down, and the next
+    module that asks starts it again."""
+    start_local_ray()
 
 
 # Set once per session: None when the emulator is ready, else the one-line reason it is not.

@@ -13,6 +13,7 @@ The decisions it follows are the ones in the builder's module docstring.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -105,8 +106,16 @@ def team_game_table(totals: pd.DataFrame) -> pd.DataFrame:
 
 def recent_form(box: pd.DataFrame, player: str, season: str, game_date: date) -> tuple[float, float, float]:
     """A player's means over his last 10 played games before the date (same window base as his own
-    features): points, usage plays (FGA + 0.44·FTA + TOV), minutes; zeros without a game."""
-    games = _games_by_player(box).get(player)
+    features): points, usage plays (FGA + 0.44·FTA + TOV), minutes; zeros without a game. Remembered per
+    box-score frame: every row of a team-date, and each of its last ten, asks for the same teammates."""
+    forms = _cached(box).forms
+    key = (player, season, game_date)
+    if key not in forms:
+        forms[key] = _recent_form(_cached(box).games.get(player), season, game_date)
+    return forms[key]
+
+
+def _recent_form(games: pd.DataFrame | None, season: str, game_date: date) -> tuple[float, float, float]:
     if games is None:
         return 0.0, 0.0, 0.0
     mine = games[games.game_date < game_date]
@@ -119,18 +128,27 @@ def recent_form(box: pd.DataFrame, player: str, season: str, game_date: date) ->
     return float(last10.points.mean()), float(plays.mean()), float(last10.minutes_played.mean())
 
 
-_BY_PLAYER: dict[int, tuple[pd.DataFrame, dict[str, pd.DataFrame]]] = {}
+@dataclass
+class _BoxCache:
+    """What the reference asks of one box-score frame many times: played games per player, by date, and
+    the recent forms computed so far."""
+
+    box: pd.DataFrame
+    games: dict[str, pd.DataFrame]
+    forms: dict[tuple[str, str, date], tuple[float, float, float]] = field(default_factory=dict)
 
 
-def _games_by_player(box: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Played games per player, by date (cached per box-score frame: the reference asks many times)."""
-    cached = _BY_PLAYER.get(id(box))
-    if cached is None or cached[0] is not box:
+_CACHE: dict[int, _BoxCache] = {}
+
+
+def _cached(box: pd.DataFrame) -> _BoxCache:
+    cached = _CACHE.get(id(box))
+    if cached is None or cached.box is not box:
         played = box[box.minutes_played > 0].sort_values("game_date")
-        cached = (box, {player: games for player, games in played.groupby("player_lookup")})
-        _BY_PLAYER.clear()
-        _BY_PLAYER[id(box)] = cached
-    return cached[1]
+        cached = _BoxCache(box, {player: games for player, games in played.groupby("player_lookup")})
+        _CACHE.clear()
+        _CACHE[id(box)] = cached
+    return cached
 
 
 AVAILABILITY_LEVELS = (

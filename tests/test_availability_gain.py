@@ -27,6 +27,8 @@ REAL_SEASONS = ("2019-20", "2020-21", "2021-22")
 SYNTHETIC_SEASONS = ("2020-21", "2021-22", "2022-23")
 CONTRACTS = (V1_BOX_25, V2_AVAIL_40, V3_LINEUPS_43)
 
+pytestmark = pytest.mark.slow  # three whole seasons, a model per contract with production's training
+
 
 def ratios(box: pa.Table) -> dict[str, float]:
     """MAE / blend MAE on the last season of `box` of a model per contract trained on the others."""

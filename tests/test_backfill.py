@@ -17,6 +17,7 @@ from nba_ray.warehouse.errors import WarehouseError
 from tests.backfill_fixtures import (
     BACKFILL_END,
     BACKFILL_START,
+    BackfilledLeague,
     League,
     backfill_dates,
     checkpoints,
@@ -25,7 +26,7 @@ from tests.backfill_fixtures import (
     predictions,
 )
 
-pytestmark = pytest.mark.usefixtures("local_ray")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_ray")]
 
 
 def backfill(settings: Settings, dates: list[date] | None = None, **kwargs: object) -> BackfillReport:
@@ -34,10 +35,12 @@ def backfill(settings: Settings, dates: list[date] | None = None, **kwargs: obje
 
 
 @pytest.fixture(scope="module")
-def reference(league: League, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, BackfillReport]:
-    """One full run over the range: every other test compares against it."""
-    settings = league.copy_to(tmp_path_factory.mktemp("reference") / "w")
-    return settings, backfill(settings)
+def reference(
+    backfilled: BackfilledLeague, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, BackfillReport]:
+    """One full run over the range (the session's, copied: a test here runs it again): every other test
+    compares against it."""
+    return backfilled.copy_to(tmp_path_factory.mktemp("reference") / "w"), backfilled.report
 
 
 def test_rows_are_players_times_systems_minus_counted_skips(
@@ -72,10 +75,9 @@ def test_second_run_resumes_and_changes_nothing(reference: tuple[Settings, Backf
 
 
 def test_no_resume_rerun_gives_identical_predictions(
-    league: League, reference: tuple[Settings, BackfillReport], tmp_path: Path
+    backfilled: BackfilledLeague, reference: tuple[Settings, BackfillReport], tmp_path: Path
 ) -> None:
-    settings = league.copy_to(tmp_path / "w")
-    backfill(settings)
+    settings = backfilled.copy_to(tmp_path / "w")  # every date done: --no-resume redoes them all
     second = backfill(settings, resume=False)
     assert len(second.outcomes) == len(reference[1].outcomes)
     assert content(predictions(settings)).equals(content(predictions(reference[0])))

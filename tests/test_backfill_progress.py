@@ -22,7 +22,7 @@ from nba_ray.config import Settings
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.batches import BlockBatch
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
-from tests.backfill_fixtures import League, backfill_dates, checkpoints, predictions
+from tests.backfill_fixtures import League, checkpoints, predictions
 from tests.test_warehouse import box_rows
 
 # The league's first game dates: nobody has played before the first two (the model is trained later,
@@ -62,6 +62,7 @@ def backfill_with_progress(
     return report, progress
 
 
+@pytest.mark.e2e
 @pytest.mark.usefixtures("local_ray")
 def test_progress_counts_the_game_dates_left_and_reaches_them_all(
     league: League, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -120,12 +121,16 @@ class FeaturesMissingOn(DuckDBWarehouse):
         return dataclasses.replace(batch, features=batch.features.filter(kept))
 
 
+@pytest.mark.e2e
 @pytest.mark.usefixtures("local_ray")
 def test_a_date_with_history_but_no_feature_rows_still_fails(
     league: League, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = league.copy_to(tmp_path / "w")
-    report, _ = backfill_with_progress(settings, backfill_dates(), monkeypatch, FeaturesMissingOn)
+    missing = FeaturesMissingOn.missing  # and a day on each side: dates that must still pass
+    dates = [missing - timedelta(days=1), missing, missing + timedelta(days=1)]
+    report, _ = backfill_with_progress(settings, dates, monkeypatch, FeaturesMissingOn)
+    assert [o.game_date for o in report.done] == [dates[0], dates[2]]
     assert [o.game_date for o in report.failed] == [FeaturesMissingOn.missing] and report.skipped == []
     assert "run `nba-ray features`" in (report.failed[0].error or "")
     assert report.exit_code == 1

@@ -24,7 +24,7 @@ from tests.backfill_fixtures import League, checkpoints, content, predictions
 from tests.ray_processes import BIN, kill_cluster_processes, ray_env
 from tests.test_jobs import write_config
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 START, END = "2023-01-16", "2023-02-10"  # long enough that the signal lands mid-run
 

@@ -29,7 +29,7 @@ from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS, PLAYER_PROP_PREDICTIONS
 from tests.backfill_fixtures import League, backfill_dates, checkpoints, predictions
 
-pytestmark = [pytest.mark.usefixtures("local_ray"), pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_ray"), pytest.mark.timeout(600)]
 
 BROKEN = date(2023, 1, 20)
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,7 +40,7 @@ from nba_ray.warehouse.schemas import (
     PROP_LINES,
     TABLES,
 )
-from tests.backfill_fixtures import League, backfill_dates, content, predictions
+from tests.backfill_fixtures import BackfilledLeague, League, backfill_dates, content, predictions
 from tests.bigquery_emulator import BigQueryEmulator
 from tests.conftest import bigquery_settings
 from tests.test_warehouse import DAY, TimeoutAboveSizeMixin, _sorted, feature_rows, prediction_rows
@@ -53,15 +51,6 @@ EVERYTHING = (date(1900, 1, 1), date(2999, 12, 31))
 # Planted where a careless backend might pick it up (the default-credentials variable); it must never
 # be read with an emulator endpoint set, so it must never show up in logs or Ray's runtime environment.
 SENTINEL = "nba-ray-sentinel-secret-4f1c"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # address="local": a new Ray of our own even when a `ray start` cluster runs on this machine.
-    ray.init(address="local", include_dashboard=False, log_to_driver=False, num_cpus=2)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +90,12 @@ def open_bigquery(settings: Settings, cls: type[BigQueryWarehouse] = BigQueryWar
 
 @pytest.fixture(scope="module")
 def duckdb_reference(
-    league: League, tmp_path_factory: pytest.TempPathFactory
+    backfilled: BackfilledLeague, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Settings, BackfillReport, pd.DataFrame]:
-    """The fortnight backfilled on DuckDB: (settings, report, prediction content)."""
-    settings = league.copy_to(tmp_path_factory.mktemp("bq-reference") / "w")
-    with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
-        report = run_backfill(settings, warehouse, backfill_dates())
-    assert report.exit_code == 0
-    return settings, report, content(predictions(settings))
+    """The fortnight backfilled on DuckDB (the session's run, exit code 0): (settings, report, prediction
+    content)."""
+    settings = backfilled.copy_to(tmp_path_factory.mktemp("bq-reference") / "w")
+    return settings, backfilled.report, content(predictions(settings))
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +114,8 @@ def bigquery_league(
 # ---- (1) end to end: the same predictions as DuckDB ---------------------------------------------------
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_backfill_on_bigquery_equals_duckdb_and_leaks_no_credentials(
     bigquery_league: Settings,
     duckdb_reference: tuple[Settings, BackfillReport, pd.DataFrame],
@@ -181,6 +170,8 @@ class KillEmulatorAfterWrites(BigQueryWarehouse):
         return written
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_emulator_killed_mid_run_fails_dates_cleanly_and_resume_completes_them(
     duckdb_reference: tuple[Settings, BackfillReport, pd.DataFrame],
     league_tables: dict[str, pa.Table],
@@ -243,6 +234,8 @@ class TimeoutAbove120(TimeoutAboveSizeMixin, BigQueryWarehouse):
     limit = 120
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_timed_out_chunk_is_split_and_loads_the_same_batch(bigquery_league: Settings) -> None:
     game_date = backfill_dates()[4]
     whole = bigquery_league.model_copy(update={"batching": BatchingSettings(chunk_size=1000)})
@@ -332,6 +325,8 @@ def test_anonymous_credentials_only_with_an_endpoint(monkeypatch: pytest.MonkeyP
 # ---- the backend's own details -----------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_tables_are_created_partitioned_and_clustered(bigquery_league: Settings) -> None:
     with open_bigquery(bigquery_league) as warehouse:
         for spec in TABLES:
@@ -347,6 +342,8 @@ def test_tables_are_created_partitioned_and_clustered(bigquery_league: Settings)
         assert not [name for name in staging if name.startswith("_staging_")]
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_large_results_come_over_storage_read(
     bigquery_league: Settings, league_tables: dict[str, pa.Table]
 ) -> None:

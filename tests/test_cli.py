@@ -70,6 +70,7 @@ def test_unknown_config_key_is_rejected(tmp_path: Path, capsys: pytest.CaptureFi
     assert "bad.yaml: warehouse.paht: unknown key" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a whole synthetic season, with production's training
 def test_fresh_machine_backfill_provisions_then_runs(tmp_path: Path) -> None:
     """README's first command on an empty working directory: no data, no model, no config."""
     result = subprocess.run(

@@ -63,7 +63,9 @@ from tests.ray_processes import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SEASON_END = date(2023, 4, 9)  # the synthetic season's last game day
+# Six weeks from BACKFILL_START: long enough that `ray job stop` lands mid-run (it used to run to the
+# season's last game day, six weeks more of the same work).
+RESUME_END = date(2023, 2, 28)
 KEY = ["game_date", "player_lookup", "system_id"]
 
 
@@ -120,6 +122,7 @@ def short_temp_dir() -> Path:
 def local_cluster(league: League, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """Head alone first (for the single-node reference run), then two workers: three 1-CPU nodes."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.shutdown()  # the run's shared local Ray, if an earlier module started it (`local_ray` restarts it)
     temp_dir = short_temp_dir()
     cluster = Cluster(
         initialize_head=True,
@@ -183,6 +186,7 @@ def assert_exactly_like(settings: Settings, reference: Settings) -> None:
     assert content(rows).equals(content(predictions(reference)))
 
 
+@pytest.mark.e2e
 def test_three_nodes_spread_the_actors_and_give_the_single_node_rows(
     local_cluster: LocalCluster, league: League, placements: Placements, tmp_path: Path
 ) -> None:
@@ -193,6 +197,7 @@ def test_three_nodes_spread_the_actors_and_give_the_single_node_rows(
     assert_exactly_like(settings, local_cluster.single_node)
 
 
+@pytest.mark.e2e
 def test_worker_node_killed_mid_run_loses_and_duplicates_nothing(
     local_cluster: LocalCluster,
     league: League,
@@ -227,6 +232,7 @@ def test_worker_node_killed_mid_run_loses_and_duplicates_nothing(
     assert_exactly_like(settings, local_cluster.single_node)
 
 
+@pytest.mark.e2e
 def test_chunk_of_an_actor_that_cannot_restart_goes_to_a_live_actor(
     local_cluster: LocalCluster,
     league: League,
@@ -260,6 +266,7 @@ def failing_start_worker(marker: Path | None) -> type[PredictorWorker]:
     return FailingStartWorker
 
 
+@pytest.mark.e2e
 def test_an_actor_that_fails_to_start_is_replaced(
     local_cluster: LocalCluster, league: League, placements: Placements, tmp_path: Path
 ) -> None:
@@ -271,6 +278,7 @@ def test_an_actor_that_fails_to_start_is_replaced(
     assert_exactly_like(settings, local_cluster.single_node)
 
 
+@pytest.mark.e2e
 def test_actors_that_never_start_fail_the_dates_instead_of_hanging(
     local_cluster: LocalCluster, league: League, placements: Placements, tmp_path: Path
 ) -> None:
@@ -399,6 +407,7 @@ def first_submission(
     return settings, submit(autoscaling_head, config, BACKFILL_END)
 
 
+@pytest.mark.e2e
 def test_submitted_backfill_scales_a_zero_cpu_head_out_and_back(
     autoscaling_head: AutoscalingHead, first_submission: tuple[Settings, subprocess.CompletedProcess[str]]
 ) -> None:
@@ -414,6 +423,7 @@ def test_submitted_backfill_scales_a_zero_cpu_head_out_and_back(
     assert not predictions(settings).duplicated(KEY).any()
 
 
+@pytest.mark.e2e
 def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
     autoscaling_head: AutoscalingHead,
     first_submission: tuple[Settings, subprocess.CompletedProcess[str]],
@@ -423,7 +433,7 @@ def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
     settings = league.copy_to(tmp_path / "w")
     config = write_config(settings, tmp_path / "config.yaml")
     job_id = f"nba-ray-resume-{os.getpid()}"
-    started = submit(autoscaling_head, config, SEASON_END, "--no-wait", f"--submission-id={job_id}")
+    started = submit(autoscaling_head, config, RESUME_END, "--no-wait", f"--submission-id={job_id}")
     assert started.returncode == 0, started.stderr[-3000:]
     jobs = autoscaling_head.jobs
     wait_until(lambda: jobs.get_job_logs(job_id).count(" done: ") >= 2, 300, "two dates to be done")
@@ -441,10 +451,10 @@ def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
     partial = checkpoints(settings)
     done_first = partial[partial["status"] == DONE].set_index("game_date")["run_id"]
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
-        game_days = warehouse.game_dates(BACKFILL_START, SEASON_END)
+        game_days = warehouse.game_dates(BACKFILL_START, RESUME_END)
     assert 2 <= len(done_first) < len(game_days)
 
-    resumed = submit(autoscaling_head, config, SEASON_END)
+    resumed = submit(autoscaling_head, config, RESUME_END)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert f"already done    {len(done_first):>8,}" in resumed.stdout
     marks = checkpoints(settings).set_index("game_date")

@@ -308,6 +308,7 @@ def test_tiny_league_first_season_matches_reference(tiny: pa.Table) -> None:
 
 
 @requires_real_data
+@pytest.mark.slow  # features of whole real seasons
 def test_real_season_matches_reference(real_box: pa.Table, real_features: pa.Table) -> None:
     keys = real_sample(real_features) + real_dnp_sample(real_box, real_features)
     assert len(keys) >= REAL_SAMPLE_SIZE
@@ -430,6 +431,7 @@ def test_walk_forward_tiny_league(tiny: pa.Table) -> None:
 
 
 @requires_real_data
+@pytest.mark.slow  # features of whole real seasons
 def test_walk_forward_real_season(real_box: pa.Table) -> None:
     assert_walk_forward(real_box, SEASON_START, SEASON_END, date(2022, 1, 14))
 
@@ -440,6 +442,7 @@ def test_walk_forward_real_season(real_box: pa.Table) -> None:
 
 
 @requires_real_data
+@pytest.mark.slow  # features of whole real seasons
 def test_real_season_coverage(real_box: pa.Table, real_features: pa.Table) -> None:
     box = real_box.to_pandas()
     df = real_features.to_pandas()
@@ -546,6 +549,7 @@ def test_two_rows_for_one_player_on_one_date_is_an_error(tiny: pa.Table) -> None
 
 
 @requires_real_data
+@pytest.mark.slow  # features of whole real seasons
 def test_a_dates_rows_are_the_same_whatever_range_the_build_covered() -> None:
     seasons = ("2019-20", "2020-21", "2021-22", "2022-23")
     box = pa.concat_tables([conform(pq.read_table(real_season(s)), PLAYER_GAME_SUMMARY) for s in seasons])

@@ -62,6 +62,7 @@ def test_dry_run_on_an_empty_warehouse_writes_nothing(
     assert tree(tmp_path) == before
 
 
+@pytest.mark.e2e
 def test_dry_run_on_a_populated_warehouse_changes_no_byte(
     league: League, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,10 +1,12 @@
 """`ray job submit` of `jobs/backfill.py` on an empty embedded warehouse, against a two-node local
-cluster, five times in a row: every run provisions, trains and predicts with two one-CPU actors, so one
-on each node, and no node needs a model file of its own (each job's working directory is a fresh copy,
-so a model written to a relative path on one node is on no other)."""
+cluster, five times in a row (the repeats are `slow`: CI runs them): every run provisions, trains and
+predicts with two one-CPU actors, so one on each node, and no node needs a model file of its own (each
+job's working directory is a fresh copy, so a model written to a relative path on one node is on no
+other)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 from nba_ray.backfill.checkpoints import DONE
 from nba_ray.config import Settings, WarehouseSettings
 from nba_ray.systems.base import SYSTEM_IDS
-from tests.backfill_fixtures import checkpoints, predictions
+from tests.backfill_fixtures import TEST_TRAINING, checkpoints, predictions
 from tests.ray_processes import (
     BIN,
     free_port,
@@ -25,6 +27,8 @@ from tests.ray_processes import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.e2e
 RUNS = 5
 DATES = "2022-11-01,2022-11-02,2022-11-03"
 KEY = ["game_date", "player_lookup", "system_id"]
@@ -54,11 +58,16 @@ def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         kill_cluster_processes(temp_dir)
 
 
-@pytest.mark.parametrize("attempt", range(RUNS))
+@pytest.mark.parametrize(
+    "attempt", [pytest.param(n, marks=[pytest.mark.slow] if n else []) for n in range(RUNS)]
+)  # the first run in every test run, the repeats in CI (`-m slow`)
 def test_job_on_an_empty_warehouse_passes_on_two_nodes(two_nodes: str, tmp_path: Path, attempt: int) -> None:
     settings = Settings(warehouse=WarehouseSettings(path=tmp_path / "w" / "nba.duckdb"))
     config = tmp_path / "config.yaml"
-    config.write_text(f"warehouse:\n  path: {settings.warehouse.path}\nray:\n  num_actors: 2\n")
+    config.write_text(
+        f"warehouse:\n  path: {settings.warehouse.path}\nray:\n  num_actors: 2\n"
+        f"model:\n  training: {json.dumps(TEST_TRAINING.model_dump(mode='json'))}\n"
+    )  # the tests' smaller training: what is tested is where the model goes, not how good it is
     result = subprocess.run(
         [str(BIN / "ray"), "job", "submit", f"--address={two_nodes}", "--working-dir", str(ROOT), "--",
          "python", "jobs/backfill.py", "--config", str(config), "--dates", DATES, "--no-progress"],

@@ -22,7 +22,7 @@ from nba_ray.warehouse.schemas import PLAYER_PROP_PREDICTIONS
 from tests import backfill_fixtures
 from tests.backfill_fixtures import CONTENT_COLUMNS
 
-pytestmark = pytest.mark.usefixtures("local_ray")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_ray")]
 
 SEASONS = ("2021-22", "2022-23")
 

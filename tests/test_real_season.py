@@ -26,7 +26,12 @@ from nba_ray.systems.base import SYSTEM_IDS
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.conftest import real_season, requires_real_data
 
-pytestmark = [requires_real_data, pytest.mark.realdata, pytest.mark.usefixtures("local_ray")]
+pytestmark = [
+    requires_real_data,
+    pytest.mark.realdata,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("local_ray"),
+]
 
 SEASONS = ("2019-20", "2020-21", "2021-22", "2022-23")
 RANGE_START, RANGE_END = date(2020, 12, 22), date(2023, 4, 9)  # 2020-21's first day … 2022-23's last

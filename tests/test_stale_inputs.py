@@ -18,9 +18,17 @@ from nba_ray.cli import main
 from nba_ray.commands import refresh_features
 from nba_ray.config import Settings
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
-from tests.backfill_fixtures import BACKFILL_END, BACKFILL_START, League, backfill_dates, content, predictions
+from tests.backfill_fixtures import (
+    BACKFILL_END,
+    BACKFILL_START,
+    BackfilledLeague,
+    League,
+    backfill_dates,
+    content,
+    predictions,
+)
 
-pytestmark = pytest.mark.usefixtures("local_ray")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("local_ray")]
 CORRECTED_DATE = date(2023, 1, 20)
 SEASON = (date(2022, 10, 1), date(2023, 6, 30))
 
@@ -53,9 +61,10 @@ def correct_one_game(settings: Settings, tmp_path: Path) -> None:
         refresh_features(warehouse, *SEASON)
 
 
-def test_a_correction_redoes_exactly_the_dates_whose_features_changed(league: League, tmp_path: Path) -> None:
-    settings = league.copy_to(tmp_path / "w")
-    assert backfill(settings).exit_code == 0
+def test_a_correction_redoes_exactly_the_dates_whose_features_changed(
+    league: League, backfilled: BackfilledLeague, tmp_path: Path
+) -> None:
+    settings = backfilled.copy_to(tmp_path / "w")  # the fortnight backfilled (exit code 0)
     before = features_by_date(settings)
 
     correct_one_game(settings, tmp_path)
@@ -82,9 +91,10 @@ def test_a_correction_redoes_exactly_the_dates_whose_features_changed(league: Le
     assert again.outcomes == [] and len(again.already_done) == len(window)
 
 
-def test_rebuilding_unchanged_features_keeps_every_date_fresh(league: League, tmp_path: Path) -> None:
-    settings = league.copy_to(tmp_path / "w")
-    assert backfill(settings).exit_code == 0
+def test_rebuilding_unchanged_features_keeps_every_date_fresh(
+    backfilled: BackfilledLeague, tmp_path: Path
+) -> None:
+    settings = backfilled.copy_to(tmp_path / "w")  # the fortnight backfilled (exit code 0)
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
         refresh_features(warehouse, *SEASON)
     plan = backfill(settings, dry_run=True)
@@ -92,10 +102,9 @@ def test_rebuilding_unchanged_features_keeps_every_date_fresh(league: League, tm
 
 
 def test_status_counts_dates_by_state_and_catch_up_plans_the_rest(
-    league: League, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    backfilled: BackfilledLeague, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = league.copy_to(tmp_path / "w")
-    assert backfill(settings).exit_code == 0
+    settings = backfilled.copy_to(tmp_path / "w")  # the fortnight backfilled (exit code 0)
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
         dates = warehouse.feature_dates()
         done = warehouse.game_dates(BACKFILL_START, BACKFILL_END)

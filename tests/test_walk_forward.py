@@ -21,11 +21,10 @@ from nba_ray.commands import refresh_features, seed_league, train_and_register, 
 from nba_ray.config import Settings
 from nba_ray.models import registry
 from nba_ray.models.policy import MissingModels, WalkForwardError
+from nba_ray.models.training import TrainingSpec, train_on_ray, training_rows
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests import backfill_fixtures
 from tests.backfill_fixtures import predictions
-
-pytestmark = pytest.mark.usefixtures("local_ray")
 
 SEASONS = ("2020-21", "2021-22", "2022-23")
 
@@ -57,6 +56,8 @@ def seasons(tmp_path_factory: pytest.TempPathFactory) -> Seasons:
     return Seasons(directory, bounds, dates)
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_a_range_across_seasons_trains_each_seasons_model_on_ray_once(
     seasons: Seasons, tmp_path: Path
 ) -> None:
@@ -87,6 +88,8 @@ def test_a_range_across_seasons_trains_each_seasons_model_on_ray_once(
     }
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_no_train_refuses_naming_the_seasons_and_writes_nothing(
     seasons: Seasons, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +111,8 @@ def test_no_train_refuses_naming_the_seasons_and_writes_nothing(
     assert len(err.splitlines()) == 1 and "2021-22" in err and "2022-23" in err and "--no-train" in err
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("local_ray")
 def test_the_first_season_and_a_too_new_pinned_model_are_refused(seasons: Seasons, tmp_path: Path) -> None:
     settings = seasons.copy(tmp_path / "w")
     first_season = seasons.bounds.loc["2020-21", "first_date"]
@@ -119,6 +124,23 @@ def test_the_first_season_and_a_too_new_pinned_model_are_refused(seasons: Season
         with pytest.raises(WalkForwardError, match=f"{model.version_id} was trained on games up to"):
             run_backfill(settings.model_copy(update={"model": pinned}), warehouse, seasons.dates)
         assert warehouse.table_counts()["player_prop_predictions"] == 0
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_a_season_model_trained_as_a_ray_task_is_the_one_trained_in_the_driver(
+    league: backfill_fixtures.League, tmp_path: Path
+) -> None:
+    """The fixture league's model was trained in this process; the same range trained as a Ray task
+    (what a backfill does for each season) gives the same booster, bit for bit, and the same figures."""
+    settings = league.copy_to(tmp_path / "w")
+    with DuckDBWarehouse(settings.warehouse.path) as warehouse:
+        driver = registry.load(warehouse, league.model_version)
+        spec = TrainingSpec("the fixture league's season", driver.metadata.train_end)
+        [task] = train_on_ray(training_rows(warehouse, [spec]), [spec], settings.model.training)
+    assert task.raw == driver.raw
+    assert task.metadata.model_dump(exclude={"created_at"}) == driver.metadata.model_dump(
+        exclude={"created_at"}
+    )
 
 
 def test_run_key_ignores_the_order_of_systems() -> None:
