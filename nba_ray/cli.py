@@ -61,10 +61,10 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    if not (args.box_scores or args.availability or args.lineups or args.schedule):
+    if not (args.box_scores or args.availability or args.lineups or args.schedule or args.lines):
         raise UsageError(
-            "import: give --box-scores PATH..., --schedule PATH..., --availability PATH... and/or "
-            "--lineups PATH..."
+            "import: give --box-scores PATH..., --schedule PATH..., --availability PATH..., "
+            "--lineups PATH... and/or --lines PATH..."
         )
     return commands.import_box_scores(
         settings,
@@ -73,6 +73,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         [Path(p) for p in args.lineups or ()],
         args.new_player or (),
         [Path(p) for p in args.schedule or ()],
+        [Path(p) for p in args.lines or ()],
     )
 
 
@@ -181,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--seasons", default="2021-22,2022-23", help="comma-separated, e.g. 2021-22,2022-23")
     seed.add_argument("--seed", type=int, default=7, help="random seed of the simulation")
 
-    imp = command("import", "Import box scores, availability and lineup feeds (CSV or Parquet).", _import)
+    imp = command(
+        "import", "Import box scores, availability, lineup and lines feeds (CSV or Parquet).", _import
+    )
     imp.add_argument("--box-scores", nargs="+", metavar="PATH", help="box-score CSV or Parquet files")
     imp.add_argument(
         "--availability",
@@ -201,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="NAME",
         help="admit a player no team has yet (a feed's other names must match a player of their team)",
+    )
+    imp.add_argument(
+        "--lines",
+        nargs="+",
+        metavar="PATH",
+        help="points-line snapshots (or an odds feed's player_points rows)",
     )
 
     date_range(command("features", "Build ml_feature_store for the game dates in a range.", _features))

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +24,7 @@ from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
 from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.data.importer import read_box_scores
+from nba_ray.data.lines_feed import import_lines
 from nba_ray.data.schedule import derive_schedule, read_schedule_files
 from nba_ray.data.stored_feeds import (
     import_availability,
@@ -35,11 +37,14 @@ from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.features.contract import PRE_TIP, ModelContractError
 from nba_ray.grading import accuracy_table, format_table, write_report
-from nba_ray.grading import grade as grade_predictions
+from nba_ray.grading.market import market_table
+from nba_ray.grading.market_report import market_markdown, status_lines
+from nba_ray.grading.market_store import grade_and_store
 from nba_ray.models import registry
 from nba_ray.models.artifact import ModelArtifact
 from nba_ray.models.policy import ModelPlan, WalkForwardError, first_predictable
 from nba_ray.models.training import train_model
+from nba_ray.systems.base import ACTUAL_PROP
 from nba_ray.systems.graph import run_set
 from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
@@ -98,9 +103,11 @@ def import_box_scores(
     lineups: Sequence[Path] = (),
     new_players: Sequence[str] = (),
     schedule: Sequence[Path] = (),
+    lines: Sequence[Path] = (),
 ) -> int:
-    """Import box scores, availability and/or lineup feeds and/or schedules; every file is validated
-    before anything is written. `new_players`: names a feed may list that no team has yet."""
+    """Import box scores, availability and/or lineup feeds, schedules and/or lines; every file is
+    validated before anything is written (lines after the box scores they are checked against).
+    `new_players`: names a feed may list that no team has yet."""
     started = time.perf_counter()
     now = datetime.now(UTC)  # when the files were reported, unless they say
     table = read_box_scores(paths) if paths else None
@@ -110,6 +117,9 @@ def import_box_scores(
         availability_feed, lineups_feed = (
             read_feeds(availability, lineups, known, now) if known else (None, None)
         )
+        if lines and table is None:
+            read, new = import_lines(warehouse, lines)
+            print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
         if table is not None:
             rows = store_box_scores(warehouse, table)
             _report_box_scores(table, rows, len(paths), started)
@@ -125,6 +135,9 @@ def import_box_scores(
         if lineups_feed is not None:
             written = import_lineups(warehouse, lineups_feed, ", ".join(str(p) for p in lineups))
             print(f"imported {written:,} starters from {len(lineups)} file(s)")
+        if lines and table is not None:
+            read, new = import_lines(warehouse, lines)
+            print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
     return 0
 
 
@@ -177,6 +190,7 @@ def status(settings: Settings) -> int:
         raise CommandError(f"{err}: nothing was imported or run there (check the path or project)") from None
     with warehouse:
         counts = warehouse.table_counts()
+        market = warehouse.read_market_daily(mode=settings.systems.mode)
         dates = predictable_dates(warehouse, settings)
         try:
             report = run_backfill(settings, warehouse, dates, dry_run=True) if dates else None
@@ -185,6 +199,7 @@ def status(settings: Settings) -> int:
     print(f"warehouse: {settings.warehouse.kind} ({_location(settings)})")
     for table, count in counts.items():
         print(f"  {table:<26} {count:>12,}")
+    print("\n".join(status_lines(market.to_pandas())))
     if report is None:
         print(f"backfill states: unknown ({unplanned})" if dates else "game dates with features: none")
         return 0
@@ -249,8 +264,10 @@ def models(settings: Settings) -> int:
     try:
         with open_warehouse(settings, read_only=True) as warehouse:
             entries = registry.entries(warehouse)
+            market = warehouse.read_market_daily().to_pandas()
     except WarehouseMissing as err:
         raise CommandError(f"{err}: no models registered there") from None
+    print("\n".join(status_lines(market)))
     if not entries:
         print("model registry: empty (`nba-ray train`, or a backfill, registers models)")
         return 0
@@ -453,12 +470,13 @@ def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -
                 f"no {mode} predictions from {start} to {end}: run `nba-ray backfill{flag}` for that range"
             )
         box_scores = warehouse.read_box_scores(start, end)
-        features = warehouse.read_features(start, end)
-        rows = grade_predictions(predictions, box_scores, features, datetime.now(UTC))
-        written = warehouse.replace_accuracy(rows, start, end, mode=mode)
+        rows, market_daily = grade_and_store(warehouse, settings, predictions, box_scores, (start, end))
+        written = rows.num_rows
     accuracy = rows.to_pandas()
     print(f"graded {written:,} {mode} predictions {start} → {end} in {time.perf_counter() - started:.1f}s")
     print(format_table(accuracy_table(accuracy)))
+    print(f"against real lines ({ACTUAL_PROP}, the closing line at tip):")
+    print(format_table(market_table(accuracy)))
     voided = int(pc.sum(rows["is_voided"]).as_py() or 0)
     print(f"voided (player did not play or no box score): {voided:,} of {written:,}")
     unplayed = set(pc.unique(predictions["game_date"]).to_pylist()) - set(
@@ -471,5 +489,6 @@ def grade(settings: Settings, start: date, end: date, report_dir: Path | None) -
         )
     if report_dir is not None:
         title = f"nba-ray accuracy, {start} → {end}" + (", pre-tip" if mode == PRE_TIP else "")
-        print(f"report: {write_report(accuracy, report_dir, title)}")
+        market = partial(market_markdown, accuracy, market_daily)
+        print(f"report: {write_report(accuracy, report_dir, title, market)}")
     return 0

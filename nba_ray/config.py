@@ -7,6 +7,7 @@ identifiers are validated here so that no project, dataset or table name can eve
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from nba_ray.warehouse.schemas import (
     AVAILABILITY_PROBABLE,
     AVAILABILITY_QUESTIONABLE,
     AVAILABILITY_STATUSES,
+    MARKET_WINDOWS,
 )
 
 ENV_PREFIX = "NBA_RAY_"
@@ -191,6 +193,37 @@ class AvailabilitySettings(_Section):
         return value
 
 
+class StateThreshold(_Section):
+    hit_rate_below: float = Field(ge=0.0, le=1.0)
+    mae_gap_above: float
+
+
+class ModelStateSettings(_Section):
+    """When a system is healthy, on watch, degrading or blocked (`grading/state.py`), from its trailing
+    `window_days` (one of `MARKET_WINDOWS`) against real lines: a level is reached when the hit rate is
+    below its floor or the MAE gap to the line above its ceiling, on at least `min_calls` calls. Watch
+    starts at the −110 break-even (52.4 %); a blocked system recommends PASS."""
+
+    window_days: int = MARKET_WINDOWS[-1]
+    min_calls: int = Field(default=40, ge=1)
+    recovery_days: int = Field(default=3, ge=1)
+    watch: StateThreshold = StateThreshold(hit_rate_below=110 / 210, mae_gap_above=0.25)
+    degrading: StateThreshold = StateThreshold(hit_rate_below=0.50, mae_gap_above=0.50)
+    blocked: StateThreshold = StateThreshold(hit_rate_below=0.47, mae_gap_above=1.00)
+
+    @model_validator(mode="after")
+    def _stricter_each_level(self) -> ModelStateSettings:
+        if self.window_days not in MARKET_WINDOWS:
+            raise ValueError(f"window_days must be one of {list(MARKET_WINDOWS)}")
+        levels = (self.watch, self.degrading, self.blocked)
+        if any(
+            a.hit_rate_below < b.hit_rate_below or a.mae_gap_above > b.mae_gap_above
+            for a, b in itertools.pairwise(levels)
+        ):
+            raise ValueError("thresholds must get stricter from watch to degrading to blocked")
+        return self
+
+
 class Settings(_Section):
     warehouse: WarehouseSettings = WarehouseSettings()
     ray: RaySettings = RaySettings()
@@ -198,6 +231,7 @@ class Settings(_Section):
     systems: SystemsSettings = SystemsSettings()
     model: ModelSettings = ModelSettings()
     availability: AvailabilitySettings = AvailabilitySettings()
+    model_states: ModelStateSettings = ModelStateSettings()
 
 
 def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -33,6 +33,7 @@ from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
     INPUT_FINGERPRINTS,
+    MARKET_DAILY,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
     PLAYER_AVAILABILITY,
@@ -249,6 +250,24 @@ def test_load_date_returns_features_history_and_latest_lines(warehouse: Warehous
     # The same Arrow types from every backend (what the actors receive).
     assert batch.features.schema == ML_FEATURE_STORE.schema
     assert batch.lines.schema.field("snapshot_ts").type == pa.timestamp("us", tz="UTC")
+
+
+def test_a_snapshot_after_tip_reaches_no_load_and_no_fingerprint(warehouse: Warehouse) -> None:
+    seed_date(warehouse)
+    before = warehouse.read_fingerprints(DAY, DAY)[DAY]["prop_lines"]
+    stored = warehouse.read_prop_lines([DAY])
+    after_tip = {**stored.to_pylist()[0], "snapshot_ts": warehouse.tips.tip(DAY) + timedelta(minutes=1)}
+    at_tip = {**stored.to_pylist()[0], "bookmaker": "betmgm", "snapshot_ts": warehouse.tips.tip(DAY)}
+    late = pa.Table.from_pylist([{**after_tip, "points_line": 30.5}], schema=PROP_LINES.schema)
+    warehouse.replace_prop_lines(pa.concat_tables([stored, late]))
+    assert warehouse.read_fingerprints(DAY, DAY)[DAY]["prop_lines"] == before
+    assert set(warehouse.load_date(DAY).lines.to_pandas()["points_line"]) == {15.5, 15.0}
+
+    closing = pa.Table.from_pylist([{**at_tip, "points_line": 16.5}], schema=PROP_LINES.schema)
+    warehouse.replace_prop_lines(pa.concat_tables([stored, late, closing]))
+    assert warehouse.read_fingerprints(DAY, DAY)[DAY]["prop_lines"] != before
+    lines = warehouse.load_date(DAY).lines.to_pandas()
+    assert set(lines["points_line"]) == {15.5, 15.0, 16.5} and len(lines) == 11  # at tip is still known
 
 
 def test_chunked_concurrent_load_equals_one_query(warehouse_factory: WarehouseFactory) -> None:
@@ -568,6 +587,16 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
     warehouse.replace_availability(availability, "BOX_SCORE")
     lineups = availability.drop_columns(["status"]).cast(STARTING_LINEUPS.schema)
     warehouse.replace_lineups(lineups, "BOX_SCORE")
+    market = pa.Table.from_pylist(
+        [
+            {"game_date": DAY, "system_id": s, "prediction_mode": "standard", "n": 40, "model_mae": 1 / 3,
+             "line_mae": 5.25, "calls": 0, "hits": 0, "hit_rate": None, "model_state": "watch",
+             "state_reason": "hit rate 51.0%", "updated_at": datetime(2022, 1, 11, tzinfo=UTC)}
+            for s in ("xgboost_v1", "ensemble_v1")
+        ],
+        schema=MARKET_DAILY.schema,
+    )  # fmt: skip
+    warehouse.replace_market_daily(market, mode="standard")
     keys = {spec.name: [(k, "ascending") for k in spec.key] for spec in TABLES}
     read_back = {
         PLAYER_AVAILABILITY.name: warehouse.read_availability(DAY, DAY),
@@ -576,6 +605,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         ML_FEATURE_STORE.name: warehouse.read_features(DAY, DAY),
         PLAYER_PROP_PREDICTIONS.name: warehouse.read_predictions(DAY, DAY),
         PREDICTION_ACCURACY.name: warehouse.read_accuracy(DAY, DAY),
+        MARKET_DAILY.name: warehouse.read_market_daily(mode="standard"),
     }
     written = {
         PLAYER_AVAILABILITY.name: availability,
@@ -587,6 +617,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         ML_FEATURE_STORE.name: feature_rows(DAY, PLAYERS),
         PLAYER_PROP_PREDICTIONS.name: predictions,
         PREDICTION_ACCURACY.name: accuracy,
+        MARKET_DAILY.name: market,
     }
     for name, table in read_back.items():
         spec = next(s for s in TABLES if s.name == name)
@@ -601,6 +632,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         PROP_LINES.name: 15,
         PLAYER_PROP_PREDICTIONS.name: 4,
         PREDICTION_ACCURACY.name: 2,
+        MARKET_DAILY.name: 2,
         BACKFILL_CHECKPOINTS.name: 0,
         INPUT_FINGERPRINTS.name: 2,  # DAY's features and DAY's lines
         MODEL_REGISTRY.name: 0,

@@ -10,7 +10,13 @@ import pytest
 
 from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.warehouse import WarehouseError, sql
-from nba_ray.warehouse.schemas import BACKFILL_CHECKPOINTS, PLAYER_PROP_PREDICTIONS, SCHEDULED_GAMES
+from nba_ray.warehouse.schemas import (
+    BACKFILL_CHECKPOINTS,
+    MARKET_DAILY,
+    PLAYER_PROP_PREDICTIONS,
+    PREDICTION_ACCURACY,
+    SCHEDULED_GAMES,
+)
 from tests.conftest import WarehouseFactory
 from tests.test_warehouse import prediction_rows
 
@@ -98,3 +104,24 @@ def test_a_warehouse_without_a_newer_table_gains_it(warehouse_factory: Warehouse
     new = warehouse_factory(share=old)  # opening it creates the table; the old rows stay
     assert new.read_schedule().num_rows == 0 and new.read_schedule().schema == SCHEDULED_GAMES.schema
     assert [row["run_key"] for row in new.read_checkpoints().to_pylist()] == ["k-old"]
+
+
+def test_a_warehouse_from_before_the_market_gains_its_table_and_columns(
+    warehouse_factory: WarehouseFactory,
+) -> None:
+    """Opened by this version, a warehouse without `market_daily`, the accuracy rows' prices and the
+    predictions' model state gains them: the old rows read NULL there and the new table is empty."""
+    old = warehouse_factory()
+    systems = ["moving_average_baseline_v1"]
+    old.write_predictions(prediction_rows(DAY, ["a"], systems, "r-old"), [DAY], systems)
+    for column in ("model_state", "state_reason"):
+        alter(old, f"DROP COLUMN {column}", PLAYER_PROP_PREDICTIONS.name)
+    for column in ("over_price", "under_price"):
+        alter(old, f"DROP COLUMN {column}", PREDICTION_ACCURACY.name)
+    old._run(sql.Query(f"DROP TABLE {old.dialect.table(MARKET_DAILY.name)}"))  # type: ignore[attr-defined]
+
+    new = warehouse_factory(share=old)
+    assert new.read_market_daily().num_rows == 0 and new.table_counts()[MARKET_DAILY.name] == 0
+    rows = new.read_predictions(DAY, DAY).to_pylist()
+    assert [(r["run_id"], r["model_state"], r["state_reason"]) for r in rows] == [("r-old", None, None)]
+    assert new.read_accuracy(DAY, DAY).schema == PREDICTION_ACCURACY.schema

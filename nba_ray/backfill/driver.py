@@ -32,7 +32,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import NoReturn
 
@@ -46,6 +46,7 @@ from nba_ray.backfill.scaling import has_autoscaler
 from nba_ray.backfill.stopping import StopSignals
 from nba_ray.backfill.writer import DateWriter, PredictedDate, root_cause
 from nba_ray.config import RaySettings, Settings
+from nba_ray.grading.state import ModelStates
 from nba_ray.models.policy import ModelPlan, models_for_dates, plan_models, refuse_missing
 from nba_ray.warehouse import Warehouse, WarehouseError
 
@@ -201,7 +202,11 @@ def plan_backfill(
     )
     versions = plan_models(warehouse, settings, game_days).versions
     digest = settings_digest(settings.systems)
-    inputs = {d: date_inputs(fingerprints.get(d, {}), versions.get(d), digest) for d in game_days}
+    model_states = ModelStates(warehouse.read_market_daily(mode=settings.systems.mode))
+    inputs = {
+        d: date_inputs({**fingerprints.get(d, {}), **model_states.fingerprint(d)}, versions.get(d), digest)
+        for d in game_days
+    }
     checkpoints = Checkpoints(warehouse, key, run_id, previous, inputs)
     states = checkpoints.states(game_days)
     todo = [s.game_date for s in states if s.needs_work or not resume]
@@ -295,6 +300,7 @@ class DatePipeline:
         self.mode = settings.systems.mode
         self.window = settings.batching.in_flight_dates
         self.on_date = on_date
+        self.model_states = ModelStates(warehouse.read_market_daily(mode=self.mode))
 
     def run(self, blocks: Sequence[tuple[date, ...]], stop: StopSignals) -> list[DateOutcome]:
         """The blocks in order, until `stop` is requested; returns the outcomes of the dates finished."""
@@ -369,6 +375,9 @@ class DatePipeline:
     def _predict(self, loaded: LoadedBlock, created_at: datetime) -> list[PredictedDate]:
         started = time.perf_counter()
         results = self.pool.predict_block(loaded.refs, loaded.players, self.checkpoints.run_id, created_at)
+        results = {
+            d: replace(r, predictions=self.model_states.apply(d, r.predictions)) for d, r in results.items()
+        }
         share = len(loaded.players)
         predict_seconds = (time.perf_counter() - started) / share
         return [

@@ -30,6 +30,7 @@ MODEL, SETTINGS = "model", "settings"
 _REASONS = {
     "ml_feature_store": "features",
     "prop_lines": "lines",
+    "market_daily": "model state",
     MODEL: MODEL,
     SETTINGS: SETTINGS,
 }

@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nba_ray.grading.market import prices_of
 from nba_ray.systems.base import OVER, UNDER
 from nba_ray.systems.rules import blend_baseline
 from nba_ray.warehouse.schemas import PREDICTION_ACCURACY, conform
@@ -57,6 +58,7 @@ _PASSTHROUGH = (
     "predicted_points",
     "confidence_score",
     "recommendation",
+    "system_recommendation",
     "line_value",
     "line_source",
 )
@@ -66,8 +68,15 @@ _ROW = "_row"
 _GRADED_AT_TYPE = PREDICTION_ACCURACY.schema.field("graded_at").type
 
 
-def grade(predictions: pa.Table, box_scores: pa.Table, features: pa.Table, graded_at: datetime) -> pa.Table:
-    """The accuracy rows of `predictions` (one each), conforming to `PREDICTION_ACCURACY.schema`."""
+def grade(
+    predictions: pa.Table,
+    box_scores: pa.Table,
+    features: pa.Table,
+    graded_at: datetime,
+    closing: pd.DataFrame | None = None,
+) -> pa.Table:
+    """The accuracy rows of `predictions` (one each), conforming to `PREDICTION_ACCURACY.schema`;
+    `closing` (`market.closing_lines`) gives the prices of the real lines graded against."""
     ordered = predictions.take(pc.sort_indices(predictions, sort_keys=[(k, "ascending") for k in KEY]))
     preds = ordered.select([*_PASSTHROUGH, "game_id"]).to_pandas()
     box = match_box_scores(preds, box_scores.select(list(_BOX_COLUMNS)).to_pandas())
@@ -76,6 +85,7 @@ def grade(predictions: pa.Table, box_scores: pa.Table, features: pa.Table, grade
     columns = {
         **{name: ordered.column(name) for name in _PASSTHROUGH},
         "game_id": preds["game_id"].fillna(box["game_id"]),
+        **prices_of(preds, closing),
         "actual_points": actual,
         **outcome_columns(preds, actual),
         "confidence_decile": confidence_decile(preds["confidence_score"]),

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from nba_ray.systems.base import ACTUAL_PROP, ESTIMATED_AVG, SYSTEM_IDS
+from nba_ray.warehouse.schemas import MARKET_WINDOWS
 
 if TYPE_CHECKING:  # matplotlib is imported only when a report is drawn
     from matplotlib.axes import Axes
@@ -71,6 +72,12 @@ COLUMNS: tuple[str, ...] = (
 COUNT_COLUMNS: frozenset[str] = frozenset(
     {"n", "voided", *(calls_column(source) for source in REPORTED_LINE_SOURCES)}
 )
+# Columns shown as whole numbers: the counts here and in the market tables (`grading/market.py`).
+INTEGER_CELLS: frozenset[str] = COUNT_COLUMNS | {
+    "calls",
+    "priced_calls",
+    *(f"calls_{days}d" for days in MARKET_WINDOWS),
+}
 
 
 # ---- tables ------------------------------------------------------------------------------------------
@@ -180,7 +187,7 @@ def _cell(value: object, column: str) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
         if pd.isna(value):
             return MISSING
-        return f"{int(value):d}" if column in COUNT_COLUMNS else f"{float(value):.3f}"
+        return f"{int(value):d}" if column in INTEGER_CELLS else f"{float(value):.3f}"
     return MISSING if value is None or value is pd.NA else str(value)
 
 
@@ -448,19 +455,23 @@ PLOTS: tuple[tuple[str, str, str, Callable[[pd.DataFrame, Path], None]], ...] = 
 
 
 # ---- the report --------------------------------------------------------------------------------------
-def write_report(accuracy: pd.DataFrame, directory: Path, title: str) -> Path:
+def write_report(
+    accuracy: pd.DataFrame, directory: Path, title: str, sections: Callable[[Path], str] | None = None
+) -> Path:
     """Write `report.md` and the plots it embeds into `directory` (created if needed); return the
-    Markdown file's path. Deterministic: the same rows give the same files."""
+    Markdown file's path. `sections` writes its own plots into the directory and returns Markdown placed
+    before the monthly table. Deterministic: the same rows give the same files."""
     directory.mkdir(parents=True, exist_ok=True)
     rows = prepare(accuracy)
     for name, _, _, draw in PLOTS:
         draw(rows, directory / name)
     path = directory / REPORT_FILE
-    path.write_text(report_markdown(rows, title), encoding="utf-8")
+    extra = sections(directory) if sections is not None else ""
+    path.write_text(report_markdown(rows, title, extra), encoding="utf-8")
     return path
 
 
-def report_markdown(rows: pd.DataFrame, title: str) -> str:
+def report_markdown(rows: pd.DataFrame, title: str, extra: str = "") -> str:
     """The Markdown text of the report for prepared accuracy rows."""
     dates = rows["game_date"].dropna()
     span = f"{dates.min():%Y-%m-%d} → {dates.max():%Y-%m-%d}" if not dates.empty else "no dates"
@@ -475,6 +486,8 @@ def report_markdown(rows: pd.DataFrame, title: str) -> str:
     ]
     for name, heading, caption, _ in PLOTS:
         parts += [f"## {heading}", caption, f"![{heading}]({name})"]
+    if extra:
+        parts.append(extra)
     parts += ["## By month", markdown_table(_table(rows, ["system_id", "month"]))]
     return "\n\n".join(parts) + "\n"
 

@@ -1,7 +1,7 @@
 """The points line each player's prediction is compared with (SYSTEMS.md §4). Never a constant.
 
-1. A real line (`ACTUAL_PROP`): among the player's prop-line snapshots (the warehouse returns those at or
-   before the game date), the highest-priority bookmaker that has one, and its latest snapshot. Bookmakers
+1. A real line (`ACTUAL_PROP`): among the player's prop-line snapshots (the warehouse returns those known at
+   the game's tip-off), the highest-priority bookmaker that has one, and its latest snapshot. Bookmakers
    not in the priority list rank after it, alphabetically; names compare case-insensitively; snapshots with
    a missing `points_line` are ignored; equal latest timestamps resolve to the lowest line (deterministic).
 2. Otherwise, with at least `min_history_games_for_estimate` games of history, an honest estimate
@@ -30,6 +30,15 @@ def _players(features: pd.DataFrame) -> pd.Index:
     raise ValueError("features need a player_lookup index or column")
 
 
+def bookmaker_rank(bookmakers: np.ndarray, priority: list[str]) -> np.ndarray:
+    """Each bookmaker's rank (0 first): the priority list's order, then the others alphabetically."""
+    book = np.char.lower(np.char.strip(bookmakers.astype(str)))
+    order = [b.strip().lower() for b in priority]
+    known = {name: i for i, name in enumerate(order)}
+    others = {name: len(order) + i for i, name in enumerate(sorted(set(book) - set(known)))}
+    return np.array([known.get(b, others.get(b)) for b in book], dtype=np.int64)
+
+
 def actual_lines(players: pd.Index, prop_lines: pd.DataFrame, priority: list[str]) -> np.ndarray:
     """The chosen real line for each of `players` (NaN where none)."""
     missing = [c for c in PROP_LINE_COLUMNS if c not in prop_lines.columns]
@@ -41,11 +50,7 @@ def actual_lines(players: pd.Index, prop_lines: pd.DataFrame, priority: list[str
     rows = np.flatnonzero((player >= 0) & np.isfinite(line))
     if len(rows) == 0:
         return out
-    book = np.char.lower(np.char.strip(prop_lines["bookmaker"].to_numpy(dtype=str)[rows]))
-    order = [b.strip().lower() for b in priority]
-    known = {name: i for i, name in enumerate(order)}
-    others = {name: len(order) + i for i, name in enumerate(sorted(set(book) - set(known)))}
-    rank = np.array([known.get(b, others.get(b)) for b in book], dtype=np.int64)
+    rank = bookmaker_rank(prop_lines["bookmaker"].to_numpy(dtype=str)[rows], priority)
     ts = pd.to_datetime(prop_lines["snapshot_ts"].iloc[rows], utc=True).to_numpy(dtype="datetime64[us]")
     ts = ts.astype(np.int64)
     # per player: best rank, then latest snapshot, then lowest line

@@ -290,6 +290,7 @@ def _prediction_table(
             publish_confidence(pred["confidence"].to_numpy(dtype=float), 1.0), pa.float64()
         ),
         "recommendation": strings(pred["recommendation"].to_numpy(dtype=object)),
+        "system_recommendation": strings(pred["recommendation"].to_numpy(dtype=object)),
         "line_value": pa.array(line_value, pa.float64(), from_pandas=True),
         "line_source": strings(shared["line_source"]),
         "line_margin": pa.array(np.round(points - line_value, 1), pa.float64(), from_pandas=True),
@@ -304,6 +305,9 @@ def _prediction_table(
         "prediction_mode": repeated(mode, pa.string()),
         "run_id": repeated(run_id, pa.string()),
         "created_at": repeated(created_at, pa.timestamp("us", tz="UTC")),
+        # Set by the driver from the graded market (`grading/state.py`), not by the systems.
+        "model_state": repeated(None, pa.string()),
+        "state_reason": repeated(None, pa.string()),
     }
     return pa.table(columns, schema=PLAYER_PROP_PREDICTIONS.schema)
 

@@ -14,10 +14,13 @@ its `add`; when none holds, `otherwise` is added. List steps from the most extre
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from nba_ray.data.tipoff import DEFAULT_TIP, LEAGUE_TIMEZONE
 from nba_ray.features.contract import STANDARD, Mode
 from nba_ray.systems.base import ENSEMBLE_COMPONENT_IDS, SYSTEM_IDS, check_known
 
@@ -313,6 +316,19 @@ class LinesSettings(_Frozen):
 
     bookmaker_priority: list[str] = Field(default_factory=lambda: ["draftkings", "fanduel", "betmgm"])
     min_history_games_for_estimate: int = Field(default=3, ge=0)
+    # A prediction uses the latest snapshot at or before its game's tip-off (the closing line). Until a
+    # game has a scheduled tip time, every game of a date tips at `default_tip` in the league's zone.
+    default_tip: time = DEFAULT_TIP
+    league_timezone: str = LEAGUE_TIMEZONE
+
+    @field_validator("league_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"league_timezone {value!r} is not an IANA time zone") from None
+        return value
 
 
 class XGBoostTrainParams(_Frozen):

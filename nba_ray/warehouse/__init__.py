@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nba_ray.data.tipoff import TipClock
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.batches import DateBatch
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
@@ -28,10 +29,14 @@ def open_warehouse(settings: Settings, *, read_only: bool = False) -> Warehouse:
     `read_only` is for the commands that must write nothing (`status`, dry runs): no file, folder,
     dataset or table is created, and a warehouse that does not exist raises `WarehouseMissing`.
     """
+    warehouse: Warehouse
     if settings.warehouse.kind == "bigquery":
         from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 
-        return BigQueryWarehouse(settings.warehouse, settings.batching, read_only=read_only)
-    from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+        warehouse = BigQueryWarehouse(settings.warehouse, settings.batching, read_only=read_only)
+    else:
+        from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 
-    return DuckDBWarehouse(settings.warehouse.path, settings.batching, read_only=read_only)
+        warehouse = DuckDBWarehouse(settings.warehouse.path, settings.batching, read_only=read_only)
+    warehouse.tips = TipClock.of(settings.systems.lines)
+    return warehouse

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nba_ray.data.tipoff import TipClock
 from nba_ray.features.contract import FEATURE_VERSION, STANDARD
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.batches import BLOCK_HISTORY_SCHEMA, BLOCK_LINES_SCHEMA, BlockBatch, DateBatch
@@ -34,6 +35,7 @@ from nba_ray.warehouse.schemas import (
     HISTORY_WINDOW_DAYS,
     INPUT_FINGERPRINTS,
     LINE_SNAPSHOT_SCHEMA,
+    MARKET_DAILY,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
     MODEL_REGISTRY_LISTING,
@@ -79,6 +81,9 @@ class Warehouse(ABC):
     """Shared behaviour on top of a backend's primitives. Use as a context manager to close it."""
 
     dialect: sql.Dialect
+    # When each date's games tip off: which line snapshots a prediction may use (`open_warehouse` sets
+    # the configured one).
+    tips: TipClock = TipClock()
 
     def __init__(self, batching: BatchingSettings) -> None:
         self.batching = batching
@@ -246,8 +251,21 @@ class Warehouse(ABC):
         return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()
 
     def replace_prop_lines(self, rows: pa.Table) -> int:
+        """Replace every snapshot of the dates in `rows`. Their fingerprints cover only the snapshots
+        known by each date's tip: a line filed after tip-off changes no prediction, so no freshness."""
         dates = pc.unique(rows.column("game_date")).to_pylist()
-        return self._replace_input(PROP_LINES, rows, {"game_date": dates}) if dates else 0
+        if not dates:
+            return 0
+        conformed = conform(rows, PROP_LINES)
+        return self._replace_input(
+            PROP_LINES, conformed, {"game_date": dates}, fingerprinted=self.tips.known_by_tip(conformed)
+        )
+
+    def read_prop_lines(self, dates: Sequence[date]) -> pa.Table:
+        """Every stored snapshot of `dates`, in key order."""
+        if not dates:
+            return PROP_LINES.schema.empty_table()
+        return self._read(PROP_LINES, {"game_date": list(dates)}, ", ".join(PROP_LINES.key))
 
     def replace_features(self, rows: pa.Table, start: date, end: date) -> int:
         """Replace the feature rows of every date in [start, end] for the contract's version."""
@@ -255,17 +273,25 @@ class Warehouse(ABC):
         return self._replace_input(ML_FEATURE_STORE, rows, condition, FEATURE_VERSION)
 
     def _replace_input(
-        self, spec: TableSpec, rows: pa.Table, condition: sql.Condition, version: str | None = None
+        self,
+        spec: TableSpec,
+        rows: pa.Table,
+        condition: sql.Condition,
+        version: str | None = None,
+        *,
+        fingerprinted: pa.Table | None = None,
     ) -> int:
-        """Replace an input's rows and the fingerprints of the dates `condition` covers. The old
-        fingerprints go first: a crash in between leaves those dates without one, which reads as
-        changed (redo), never as unchanged."""
+        """Replace an input's rows and the fingerprints of the dates `condition` covers, computed from
+        `fingerprinted` (the rows a prediction can use; default all of them). The old fingerprints go
+        first: a crash in between leaves those dates without one, which reads as changed (redo), never
+        as unchanged."""
         name = input_name(spec, version)
         covered = {"input": name, "game_date": condition["game_date"]}
         self._replace_where(INPUT_FINGERPRINTS, INPUT_FINGERPRINTS.schema.empty_table(), covered)
         conformed = conform(rows, spec)
         written = self._replace_where(spec, conformed, condition)
-        self._replace_where(INPUT_FINGERPRINTS, date_fingerprints(conformed, spec, name), covered)
+        used = conformed if fingerprinted is None else conform(fingerprinted, spec)
+        self._replace_where(INPUT_FINGERPRINTS, date_fingerprints(used, spec, name), covered)
         return written
 
     def read_fingerprints(self, start: date, end: date) -> dict[date, dict[str, str]]:
@@ -355,7 +381,7 @@ class Warehouse(ABC):
             (
                 (sql.block_features(self.dialect, dates, FEATURE_VERSION), ML_FEATURE_STORE.schema),
                 (sql.block_history(self.dialect, dates, since, FEATURE_VERSION), BLOCK_HISTORY_SCHEMA),
-                (sql.block_lines(self.dialect, dates), BLOCK_LINES_SCHEMA),
+                (sql.block_lines(self.dialect, {d: self.tips.tip(d) for d in dates}), BLOCK_LINES_SCHEMA),
             )
         )
         order = pc.sort_indices(
@@ -403,7 +429,10 @@ class Warehouse(ABC):
                     ML_FEATURE_STORE.schema,
                 ),
                 (sql.history_for(self.dialect, game_date, players, since, FEATURE_VERSION), HISTORY_SCHEMA),
-                (sql.lines_for(self.dialect, game_date, players), LINE_SNAPSHOT_SCHEMA),
+                (
+                    sql.lines_for(self.dialect, game_date, players, self.tips.tip(game_date)),
+                    LINE_SNAPSHOT_SCHEMA,
+                ),
             )
         )
         order = pc.sort_indices(features, sort_keys=[("player_lookup", "ascending")])
@@ -447,6 +476,14 @@ class Warehouse(ABC):
         return self._read(
             PREDICTION_ACCURACY, _dated(start, end, mode), "game_date, player_lookup, system_id"
         )
+
+    def replace_market_daily(self, rows: pa.Table, *, mode: str) -> int:
+        """Replace every `market_daily` row of `mode` (the table is recomputed whole by each grade)."""
+        return self._replace_where(MARKET_DAILY, rows, {"prediction_mode": mode})
+
+    def read_market_daily(self, *, mode: str | None = None) -> pa.Table:
+        condition: sql.Condition = {"prediction_mode": mode} if mode else {}
+        return self._read(MARKET_DAILY, condition, "game_date, system_id, prediction_mode")
 
     def write_checkpoints(self, run_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Upsert the checkpoint rows of one run key (one write for a whole group of dates)."""

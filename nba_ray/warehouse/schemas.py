@@ -155,6 +155,12 @@ PLAYER_PROP_PREDICTIONS = TableSpec(
             ("prediction_mode", pa.string()),
             ("run_id", pa.string()),
             ("created_at", pa.timestamp("us", tz="UTC")),
+            # The system's model state the prediction was made under (`grading/state.py`; NULL before
+            # any grading), why a blocked system's call was turned into PASS, and the system's own call
+            # (what `recommendation` was before that: the market grades the system on it).
+            ("model_state", pa.string()),
+            ("state_reason", pa.string()),
+            ("system_recommendation", pa.string()),
         )
     ),
     ("game_date", "player_lookup", "system_id", "prediction_mode"),
@@ -173,8 +179,12 @@ PREDICTION_ACCURACY = TableSpec(
             ("actual_points", pa.float64()),
             ("confidence_score", pa.float64()),
             ("recommendation", pa.string()),
+            ("system_recommendation", pa.string()),
             ("line_value", pa.float64()),
             ("line_source", pa.string()),
+            # The closing snapshot's prices of the real line graded against (NULL without one).
+            ("over_price", pa.int64()),
+            ("under_price", pa.int64()),
             ("absolute_error", pa.float64()),
             ("signed_error", pa.float64()),
             ("within_3_points", pa.bool_()),
@@ -193,6 +203,48 @@ PREDICTION_ACCURACY = TableSpec(
     ),
     ("game_date", "player_lookup", "system_id", "prediction_mode"),
     {"prediction_mode": STANDARD},
+)
+
+# The market, day by day (`grading/market.py`): per game date, system and mode, the system and the real
+# line on the same graded rows (n, MAE, OVER/UNDER calls and hits), the same over the trailing
+# MARKET_WINDOWS days, and the model state that follows from them (`grading/state.py`). Rows with
+# estimated lines are not in it: they are no market.
+MARKET_WINDOWS: tuple[int, ...] = (7, 14)
+MODEL_STATES: tuple[str, ...] = ("healthy", "watch", "degrading", "blocked")
+MARKET_DAILY = TableSpec(
+    "market_daily",
+    pa.schema(
+        _fields(
+            ("game_date", pa.date32()),
+            ("system_id", pa.string()),
+            ("prediction_mode", pa.string()),
+            ("n", pa.int64()),
+            ("model_mae", pa.float64()),
+            ("line_mae", pa.float64()),
+            ("calls", pa.int64()),
+            ("hits", pa.int64()),
+            ("hit_rate", pa.float64()),
+        )
+        + _fields(
+            *(
+                (f"{name}_{days}d", dtype)
+                for days in MARKET_WINDOWS
+                for name, dtype in (
+                    ("n", pa.int64()),
+                    ("model_mae", pa.float64()),
+                    ("line_mae", pa.float64()),
+                    ("calls", pa.int64()),
+                    ("hit_rate", pa.float64()),
+                )
+            )
+        )
+        + _fields(
+            ("model_state", pa.string()),
+            ("state_reason", pa.string()),
+            ("updated_at", pa.timestamp("us", tz="UTC")),
+        )
+    ),
+    ("game_date", "system_id", "prediction_mode"),
 )
 
 BACKFILL_CHECKPOINTS = TableSpec(
@@ -350,6 +402,7 @@ TABLES: tuple[TableSpec, ...] = (
     PROP_LINES,
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
+    MARKET_DAILY,
     BACKFILL_CHECKPOINTS,
     INPUT_FINGERPRINTS,
     MODEL_REGISTRY,
@@ -388,7 +441,7 @@ HISTORY_SCHEMA = pa.schema(
     )
     + _fields(*((name, pa.float64()) for name in HISTORY_CONTEXT_COLUMNS))
 )
-# Lines: the latest snapshot per (player, bookmaker) taken on or before the game date.
+# Lines: the latest snapshot per (player, bookmaker) known at the date's tip-off (the closing line).
 LINE_SNAPSHOT_SCHEMA = pa.schema(
     _fields(
         ("player_lookup", pa.string()),

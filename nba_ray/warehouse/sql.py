@@ -319,21 +319,36 @@ def block_history(
     )
 
 
-def lines_for(dialect: Dialect, game_date: date, players: Sequence[str]) -> Query:
-    """The latest snapshot per (player, bookmaker) for the date; the systems apply bookmaker priority."""
-    return block_lines(dialect, [game_date], players)
+def lines_for(dialect: Dialect, game_date: date, players: Sequence[str], tip: datetime) -> Query:
+    """The latest snapshot per (player, bookmaker) for the date known at its tip; the systems apply
+    bookmaker priority."""
+    return block_lines(dialect, {game_date: tip}, players)
 
 
-def block_lines(dialect: Dialect, dates: Sequence[date], players: Sequence[str] | None = None) -> Query:
-    """The latest snapshot per (date, player, bookmaker) of `dates` (of `players`, when given)."""
+def block_lines(
+    dialect: Dialect, tips: Mapping[date, datetime], players: Sequence[str] | None = None
+) -> Query:
+    """The latest snapshot per (date, player, bookmaker) of the dates of `tips` (of `players`, when
+    given) taken at or before the date's tip-off (`data/tipoff.py`): the closing line. A snapshot after
+    tip never reaches a prediction; a per-game tip time replaces the per-date one here."""
+    dates = sorted(tips)
     clause, params = _dates_and_players(dialect, "game_date", dates, players, "player_lookup")
+    bound = " ".join(
+        f"WHEN {dialect.param(f'tip_d{i}')} THEN {dialect.param(f'tip_t{i}')}" for i in range(len(dates))
+    )
+    tip_params = [
+        param
+        for i, day in enumerate(dates)
+        for param in (Param(f"tip_d{i}", day, "DATE"), Param(f"tip_t{i}", tips[day], "TIMESTAMP"))
+    ]
     return Query(
         f"SELECT game_date, {', '.join(LINE_SNAPSHOT_SCHEMA.names)} FROM ("
         "SELECT game_date, player_lookup, bookmaker, snapshot_ts, points_line, "
         "ROW_NUMBER() OVER (PARTITION BY game_date, player_lookup, bookmaker ORDER BY snapshot_ts DESC) "
-        f"AS latest FROM {dialect.table(PROP_LINES.name)} WHERE {clause}"
+        f"AS latest FROM {dialect.table(PROP_LINES.name)} WHERE {clause} "
+        f"AND snapshot_ts <= CASE game_date {bound} END"
         ") AS snapshots WHERE latest = 1",
-        params,
+        (*params, *tip_params),
     )
 
 
