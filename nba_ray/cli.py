@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +22,9 @@ from nba_ray.data.importer import BoxScoreError
 from nba_ray.data.league import season_start_year
 from nba_ray.features.contract import PRE_TIP, ModelContractError
 from nba_ray.models.policy import MissingModels, WalkForwardError
-from nba_ray.warehouse.errors import WarehouseError
+from nba_ray.upgrade import upgrade
+from nba_ray.warehouse import WarehouseOutdated
+from nba_ray.warehouse.errors import failure_line
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -149,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Backfill NBA player-points predictions over a warehouse of box scores, on Ray.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of a failure too")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
@@ -264,7 +268,24 @@ def build_parser() -> argparse.ArgumentParser:
     pre_tip(grade)
     pre_tip(command("status", "Show table counts, backfill checkpoints and the model.", _status))
     command("models", "List the model registry.", _models)
+    command(
+        "upgrade",
+        "Bring a warehouse made by an older nba-ray to this version; says what remains to run.",
+        lambda args, settings: upgrade(settings),
+    )
     return parser
+
+
+BAD_INPUT: tuple[type[BaseException], ...] = (
+    UsageError,
+    ConfigError,
+    BoxScoreError,
+    commands.CommandError,
+    ModelContractError,
+    WalkForwardError,
+    MissingModels,
+    WarehouseOutdated,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -280,23 +301,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "pre_tip", False):
             settings = commands.with_mode(settings, PRE_TIP)
         return args.run(args, settings)
-    except (
-        UsageError,
-        ConfigError,
-        BoxScoreError,
-        commands.CommandError,
-        ModelContractError,
-        WalkForwardError,
-        MissingModels,
-    ) as err:
-        print(f"nba-ray {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except WarehouseError as err:
-        print(f"nba-ray {args.command}: failed: {err}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:  # before a backfill's own signal handling starts (it exits 130 itself)
         print(f"nba-ray {args.command}: interrupted; rerun the same command", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:
+        if args.debug:
+            traceback.print_exc()
+        bad_input = isinstance(err, BAD_INPUT)
+        word = "error" if bad_input else "failed"
+        print(f"nba-ray {args.command}: {word}: {failure_line(err)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if bad_input else EXIT_FAILED
 
 
 def run() -> None:

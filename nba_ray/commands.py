@@ -48,7 +48,7 @@ from nba_ray.systems.base import ACTUAL_PROP
 from nba_ray.systems.graph import run_set
 from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
-from nba_ray.warehouse import Warehouse, WarehouseMissing, open_warehouse
+from nba_ray.warehouse import OutdatedFeatures, Warehouse, WarehouseMissing, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
 from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE
 
@@ -89,11 +89,19 @@ def store_box_scores(warehouse: Warehouse, table: pa.Table) -> int:
     next games, and the derivation is quick next to reading the files.
     """
     rows = warehouse.replace_box_scores(table)
-    every_game = warehouse.read_box_scores()
-    warehouse.replace_availability(derive_availability(every_game), SOURCE_BOX_SCORE)
-    warehouse.replace_lineups(derive_lineups(every_game), SOURCE_BOX_SCORE)
-    warehouse.replace_schedule(derive_schedule(every_game), SOURCE_BOX_SCORE)
+    derive_from_box_scores(warehouse)
     return rows
+
+
+def derive_from_box_scores(warehouse: Warehouse) -> tuple[int, int, int]:
+    """Re-derive `player_availability` and `starting_lineups` of every game date with box scores from
+    those box scores; returns (game dates, availability rows, starters)."""
+    every_game = warehouse.read_box_scores()
+    dates = len(pc.unique(every_game["game_date"]))
+    availability = warehouse.replace_availability(derive_availability(every_game), SOURCE_BOX_SCORE)
+    starters = warehouse.replace_lineups(derive_lineups(every_game), SOURCE_BOX_SCORE)
+    warehouse.replace_schedule(derive_schedule(every_game), SOURCE_BOX_SCORE)
+    return dates, availability, starters
 
 
 def import_box_scores(
@@ -191,6 +199,7 @@ def status(settings: Settings) -> int:
     with warehouse:
         counts = warehouse.table_counts()
         market = warehouse.read_market_daily(mode=settings.systems.mode)
+        outdated = warehouse.outdated_features()
         dates = predictable_dates(warehouse, settings)
         try:
             report = run_backfill(settings, warehouse, dates, dry_run=True) if dates else None
@@ -202,6 +211,7 @@ def status(settings: Settings) -> int:
     print("\n".join(status_lines(market.to_pandas())))
     if report is None:
         print(f"backfill states: unknown ({unplanned})" if dates else "game dates with features: none")
+        print_outdated(outdated)
         return 0
     states = report.states
     print(
@@ -212,9 +222,16 @@ def status(settings: Settings) -> int:
         reasons = Counter(reason for s in states if s.state == state for reason in s.reasons)
         detail = f"   ({', '.join(f'{r} {n:,}' for r, n in sorted(reasons.items()))})" if reasons else ""
         print(f"  {state:<8} {count:>8,}{detail}")
+    print_outdated(outdated)
     if any(s.needs_work for s in states):
         print("`nba-ray catch-up` redoes the dates that are not done")
     return 0
+
+
+def print_outdated(outdated: Sequence[OutdatedFeatures]) -> None:
+    """Dates whose feature rows are of an older contract: stale, with the reason and the fix."""
+    for contract in outdated:
+        print(f"  stale    {contract.dates:>8,}   {contract.describe()}")
 
 
 def _location(settings: Settings) -> str:
@@ -354,8 +371,10 @@ def catch_up(settings: Settings, *, dry_run: bool = False, show_progress: bool =
     try:
         with open_warehouse(settings, read_only=True) as warehouse:
             dates = predictable_dates(warehouse, settings)
+            outdated = warehouse.outdated_features()
     except WarehouseMissing as err:
         raise CommandError(f"{err}: nothing to catch up on") from None
+    print_outdated(outdated)
     if not dates:
         raise CommandError("no game date has feature rows a model can predict: run `nba-ray features` first")
     return backfill(settings, dates, resume=True, dry_run=dry_run, show_progress=show_progress)
@@ -385,7 +404,9 @@ def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool, trai
         if dates is None:
             raise CommandError(NO_DATES)
         report = run_backfill(settings, warehouse, dates, resume=resume, dry_run=True, train=train)
+        outdated = warehouse.outdated_features()
     print_models(report.models)
+    print_outdated(outdated)
     print(
         f"dry run {report.run_key}: {len(report.game_dates)} game date(s) to predict, "
         f"{len(report.already_done)} already done"

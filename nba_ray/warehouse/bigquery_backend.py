@@ -52,7 +52,7 @@ from nba_ray.warehouse.errors import (
     WarehouseMissing,
     one_line,
 )
-from nba_ray.warehouse.schemas import TABLES, TableSpec
+from nba_ray.warehouse.schemas import STORED_TABLES, TableSpec
 
 if TYPE_CHECKING:
     from google.cloud.bigquery_storage_v1 import BigQueryReadClient
@@ -256,6 +256,7 @@ class BigQueryWarehouse(Warehouse):
         batching: BatchingSettings | None = None,
         *,
         read_only: bool = False,
+        upgrading: bool = False,
     ) -> None:
         super().__init__(batching or BatchingSettings())
         self.settings = settings
@@ -278,8 +279,7 @@ class BigQueryWarehouse(Warehouse):
         try:
             if read_only:
                 self._check_dataset()
-            else:
-                self.ensure_tables()
+            self.prepare(read_only=read_only, upgrading=upgrading)
         except BaseException:
             self.close()
             raise
@@ -313,6 +313,23 @@ class BigQueryWarehouse(Warehouse):
             session.mount("http://", adapter)
 
     # ---- tables ----------------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return f"{self.dialect.project}.{self.dialect.dataset}"
+
+    def table_names(self) -> set[str]:
+        try:
+            tables = self._client.list_tables(
+                f"{self.dialect.project}.{self.dialect.dataset}",
+                retry=self._retry,
+                timeout=self._write_timeout,
+            )
+            return {table.table_id for table in tables}
+        except api_exceptions.NotFound:
+            return set()  # no dataset yet: a fresh warehouse
+        except Exception as err:
+            raise _translate(err, "listing the tables") from err
+
     def ensure_tables(self) -> None:
         dataset = bigquery.Dataset(f"{self.dialect.project}.{self.dialect.dataset}")
         dataset.location = self.settings.location
@@ -320,7 +337,7 @@ class BigQueryWarehouse(Warehouse):
             self._client.create_dataset(
                 dataset, exists_ok=True, retry=self._retry, timeout=self._write_timeout
             )
-            for spec in TABLES:
+            for spec in STORED_TABLES:
                 existing = self._client.create_table(
                     self._table_definition(spec),
                     exists_ok=True,

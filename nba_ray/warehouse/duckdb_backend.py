@@ -18,7 +18,7 @@ from nba_ray.config import BatchingSettings
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.base import Replacement, Warehouse
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
-from nba_ray.warehouse.schemas import TABLES
+from nba_ray.warehouse.schemas import STORED_TABLES
 
 _DUCKDB_TYPES: dict[pa.DataType, str] = {
     pa.string(): "VARCHAR",
@@ -56,7 +56,12 @@ class DuckDBWarehouse(Warehouse):
     dialect = DuckDBDialect()
 
     def __init__(
-        self, path: Path | str, batching: BatchingSettings | None = None, *, read_only: bool = False
+        self,
+        path: Path | str,
+        batching: BatchingSettings | None = None,
+        *,
+        read_only: bool = False,
+        upgrading: bool = False,
     ) -> None:
         super().__init__(batching or BatchingSettings())
         self.path = Path(path)
@@ -70,11 +75,22 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {err}") from err
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.Lock()
-        if not read_only:
-            self.ensure_tables()
+        try:
+            self.prepare(read_only=read_only, upgrading=upgrading)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def table_names(self) -> set[str]:
+        query = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        return {row[0] for row in self._con.execute(query).fetchall()}
 
     def ensure_tables(self) -> None:
-        for spec in TABLES:
+        for spec in STORED_TABLES:
             table = self.dialect.table(spec.name)
             columns = ", ".join(f"{f.name} {_DUCKDB_TYPES[f.type]}" for f in spec.schema)
             self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")

@@ -23,3 +23,16 @@ def one_line(error: BaseException, limit: int = 300) -> str:
     """`Type: first line of the message`, short enough for a checkpoint row or a log line."""
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else ''}"[:limit]
+
+
+def failure_line(error: BaseException) -> str:
+    """A failure's cause in one line: a Ray task's own error rather than Ray's wrapper and remote
+    traceback, an operating-system error's reason and path (`No space left on device: /data/x`)."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException) and type(error).__name__.startswith("RayTaskError"):
+        return failure_line(cause)
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

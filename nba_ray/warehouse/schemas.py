@@ -408,6 +408,16 @@ TABLES: tuple[TableSpec, ...] = (
     MODEL_REGISTRY,
 )
 TABLES_BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
+# What the warehouse says about itself (`warehouse/versions.py`): one row per key, e.g. its version.
+# Not one of `TABLES` (no data of the league's, not counted by `status`), but created with them.
+WAREHOUSE_INFO = TableSpec(
+    "warehouse_info",
+    pa.schema(
+        _fields(("key", pa.string()), ("value", pa.string()), ("updated_at", pa.timestamp("us", tz="UTC")))
+    ),
+    ("key",),
+)
+STORED_TABLES: tuple[TableSpec, ...] = (*TABLES, WAREHOUSE_INFO)
 
 
 def conform(table: pa.Table, spec: TableSpec) -> pa.Table:

@@ -21,6 +21,7 @@ from nba_ray.warehouse.schemas import (
     LINE_SNAPSHOT_SCHEMA,
     ML_FEATURE_STORE,
     PLAYER_GAME_SUMMARY,
+    PLAYER_PROP_PREDICTIONS,
     PROP_LINES,
 )
 
@@ -207,6 +208,27 @@ def feature_dates(dialect: Dialect, feature_version: str) -> Query:
     return Query(
         f"SELECT DISTINCT game_date FROM {dialect.table(ML_FEATURE_STORE.name)} "
         f"WHERE feature_version = {dialect.param('v')} ORDER BY game_date",
+        (Param("v", feature_version, "STRING"),),
+    )
+
+
+def outdated_features(dialect: Dialect, feature_version: str) -> Query:
+    """Per older feature contract: the game dates that have its rows but none of `feature_version`,
+    their span, and the predictions stored for those dates (they were made from the older rows)."""
+    features = dialect.table(ML_FEATURE_STORE.name)
+    predictions = dialect.table(PLAYER_PROP_PREDICTIONS.name)
+    v = dialect.param("v")
+    return Query(
+        "WITH old AS (SELECT DISTINCT feature_version, game_date FROM "
+        f"{features} WHERE feature_version != {v} AND game_date NOT IN "
+        f"(SELECT game_date FROM {features} WHERE feature_version = {v})), "
+        f"made AS (SELECT game_date, COUNT(*) AS n FROM {predictions} "
+        "WHERE game_date IN (SELECT game_date FROM old) GROUP BY game_date) "
+        "SELECT old.feature_version AS feature_version, COUNT(*) AS dates, "
+        "MIN(old.game_date) AS first_date, MAX(old.game_date) AS last_date, "
+        "COALESCE(SUM(made.n), 0) AS predictions "
+        "FROM old LEFT JOIN made ON made.game_date = old.game_date "
+        "GROUP BY old.feature_version ORDER BY first_date",
         (Param("v", feature_version, "STRING"),),
     )
 
