@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from collections import Counter
+from datetime import date
 
 from tqdm import tqdm
 
@@ -87,11 +88,23 @@ def summary(report: BackfillReport) -> str:
         lines.append(f"  skips           {sum(reasons.values()):>8,}")
         lines += [f"    {reason:<46} {count:>9,}" for reason, count in sorted(reasons.items())]
     lines += [f"  SKIPPED {skip.game_date}: {skip.error}" for skip in report.skipped]
-    lines += [f"  FAILED {failure.game_date}: {failure.error}" for failure in report.failed]
+    lines += failed_lines(report)
     lines.append(f"  wall time {report.wall_seconds:.1f}s (Ray start {report.ray_start_seconds:.1f}s)")
     if report.stopped_by is not None:
         lines.append(stopped_line(report))
     return "\n".join(lines)
+
+
+def failed_lines(report: BackfillReport) -> list[str]:
+    """One line per cause of failure, naming its dates: a full disk fails every date the same way."""
+    by_cause: dict[str, list[date]] = {}
+    for failure in report.failed:
+        by_cause.setdefault(failure.error or "unknown", []).append(failure.game_date)
+    lines = []
+    for cause, dates in by_cause.items():
+        which = str(dates[0]) if len(dates) == 1 else f"{len(dates)} dates {min(dates)} … {max(dates)}"
+        lines.append(f"  FAILED {which}: {cause}")
+    return lines
 
 
 def stopped_line(report: BackfillReport) -> str:

@@ -34,7 +34,7 @@ import pyarrow as pa
 from nba_ray.backfill.checkpoints import DONE, FAILED, Checkpoints, DateOutcome
 from nba_ray.systems.runner import ChunkResult
 from nba_ray.warehouse import Warehouse
-from nba_ray.warehouse.errors import one_line
+from nba_ray.warehouse.errors import WarehouseUnwritable, one_line
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,8 @@ class DateWriter:
             try:
                 self._write_group(items)
             except Exception as err:  # last resort: the group fails, the thread goes on
-                log.error("writer failed on %d date(s): %s", len(items), root_cause(err))
+                if not isinstance(err, WarehouseUnwritable):  # a full disk: said once, in the summary
+                    log.error("writer failed on %d date(s): %s", len(items), root_cause(err))
                 reported = {outcome.game_date for outcome in self.outcomes}
                 self.outcomes += [
                     _failed(item.game_date, "writer", err) for item in items if item.game_date not in reported
@@ -169,6 +170,8 @@ class DateWriter:
         """One bulk load for the group; if it fails, one per date, so a bad date fails on its own."""
         try:
             return self._write_together(predicted)
+        except WarehouseUnwritable:
+            raise  # no date can be written: the whole group fails at once
         except Exception as err:
             if len(predicted) == 1:
                 log.error("write of %s failed: %s", predicted[0].game_date, root_cause(err))
@@ -210,6 +213,8 @@ class DateWriter:
     def _mark(self, outcomes: list[DateOutcome]) -> None:
         try:
             self.checkpoints.mark(outcomes)
+        except WarehouseUnwritable:
+            raise
         except Exception as err:  # the rows are written; a resume redoes these dates, replacing them
             log.error("checkpoint write failed for %d date(s): %s", len(outcomes), root_cause(err))
             for outcome in outcomes:

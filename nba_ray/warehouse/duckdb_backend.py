@@ -7,6 +7,8 @@ no per-query timeout, so a timer interrupts a query that runs past it.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +19,13 @@ import pyarrow as pa
 from nba_ray.config import BatchingSettings
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.base import Replacement, Warehouse
-from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
+from nba_ray.warehouse.errors import (
+    QueryTimeout,
+    TransientWarehouseError,
+    WarehouseError,
+    WarehouseMissing,
+    WarehouseUnwritable,
+)
 from nba_ray.warehouse.schemas import STORED_TABLES
 
 _DUCKDB_TYPES: dict[pa.DataType, str] = {
@@ -75,6 +83,7 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(f"cannot open DuckDB warehouse {self.path}: {err}") from err
         self._con.execute("SET TimeZone = 'UTC'")
         self._write_lock = threading.Lock()
+        self._invalidated = False
         try:
             self.prepare(read_only=read_only, upgrading=upgrading)
         except BaseException:
@@ -101,7 +110,11 @@ class DuckDBWarehouse(Warehouse):
             self.fill_added(spec, added)
 
     def close(self) -> None:
-        self._con.close()
+        try:
+            self._con.close()
+        except duckdb.Error:
+            if not self._invalidated:  # after a fatal write error the close fails too, for the same reason
+                raise
 
     def _run(self, query: sql.Query, timeout: float | None = None) -> pa.Table:
         cursor = self._con.cursor()
@@ -137,10 +150,36 @@ class DuckDBWarehouse(Warehouse):
                     cursor.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_rows_{number}")
                 cursor.execute("COMMIT")
             except duckdb.Error as err:
-                cursor.execute("ROLLBACK")
-                if isinstance(err, duckdb.TransactionException):
-                    raise TransientWarehouseError(str(err)) from err
+                with contextlib.suppress(duckdb.Error):  # none may be active: the failure is what to report
+                    cursor.execute("ROLLBACK")
                 names = ", ".join(part.spec.name for part in replacements)
-                raise WarehouseError(f"DuckDB write to {names} failed: {err}") from err
+                raise self._write_failure(names, err) from err
             finally:
-                cursor.close()
+                with contextlib.suppress(duckdb.Error):
+                    cursor.close()
+
+    def _write_failure(self, names: str, err: duckdb.Error) -> WarehouseError:
+        """One line: the first line of DuckDB's reason, and for a full disk the file and its device
+        (not worth retrying). A failed write changes nothing: DuckDB's transaction and write-ahead log
+        keep the file as it was."""
+        if isinstance(err, duckdb.FatalException):
+            self._invalidated = True
+        if "no space left" in str(err).lower():
+            mount = _mount_point(self.path)
+            free = shutil.disk_usage(mount).free
+            return WarehouseUnwritable(
+                f"no space left on the device mounted at {mount} ({free:,} bytes free) writing "
+                f"{names} to {self.path}: this write was not stored; free space and rerun"
+            )
+        if isinstance(err, duckdb.TransactionException):
+            return TransientWarehouseError(str(err))
+        reason = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
+        return WarehouseError(f"DuckDB write to {names} in {self.path} failed: {reason}")
+
+
+def _mount_point(path: Path) -> Path:
+    """The mount point of the file system holding `path` (its device, as `df` names it)."""
+    current = path.resolve().parent
+    while not current.is_mount():
+        current = current.parent
+    return current

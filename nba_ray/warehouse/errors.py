@@ -7,6 +7,11 @@ class WarehouseError(RuntimeError):
     """A warehouse operation failed for good (after any retries); never turned into an empty result."""
 
 
+class WarehouseUnwritable(WarehouseError):
+    """The warehouse can take no more writes (its disk is full): every later write would fail the same
+    way, so a backfill reports it once for all its dates rather than once per date."""
+
+
 class WarehouseMissing(WarehouseError):
     """A read-only open found no warehouse where the configuration points (a read never creates one)."""
 
