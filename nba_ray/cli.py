@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from nba_ray.features.contract import PRE_TIP, ModelContractError
 from nba_ray.models.policy import MissingModels, WalkForwardError
 from nba_ray.upgrade import upgrade
 from nba_ray.warehouse import WarehouseOutdated
+from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
 from nba_ray.warehouse.errors import failure_line
 
 EXIT_BAD_INPUT = 2
@@ -49,6 +51,28 @@ def parse_range(args: argparse.Namespace) -> tuple[date, date]:
     return start, end
 
 
+def output_directory(flag: str, path: Path | None) -> Path | None:
+    """A directory the command will write into, checked before any work: not a file, and writable
+    (itself if it exists, else the nearest folder it would be created in)."""
+    if path is None:
+        return None
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path}: exists and is not a directory (give a folder to write into)")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: {existing} is not writable")
+    return path
+
+
+def input_files(flag: str, paths: Sequence[str] | None) -> list[Path]:
+    """Files to read: a folder given where a file is expected is bad input, named as such."""
+    files = [Path(p) for p in paths or ()]
+    for path in files:
+        if path.is_dir():
+            raise UsageError(f"{flag} {path}: is a directory, not a file (give the files in it)")
+    return files
+
+
 def parse_seasons(text: str) -> list[str]:
     seasons = [s.strip() for s in text.split(",") if s.strip()]
     for season in seasons:
@@ -71,12 +95,12 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         )
     return commands.import_box_scores(
         settings,
-        [Path(p) for p in args.box_scores or ()],
-        [Path(p) for p in args.availability or ()],
-        [Path(p) for p in args.lineups or ()],
+        input_files("--box-scores", args.box_scores),
+        input_files("--availability", args.availability),
+        input_files("--lineups", args.lineups),
         args.new_player or (),
-        [Path(p) for p in args.schedule or ()],
-        [Path(p) for p in args.lines or ()],
+        input_files("--schedule", args.schedule),
+        input_files("--lines", args.lines),
     )
 
 
@@ -95,7 +119,7 @@ def _models(args: argparse.Namespace, settings: Settings) -> int:
 
 def _grade(args: argparse.Namespace, settings: Settings) -> int:
     start, end = parse_range(args)
-    return commands.grade(settings, start, end, args.report)
+    return commands.grade(settings, start, end, output_directory("--report", args.report))
 
 
 def _train(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,7 +127,7 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     start = parse_date("--train-start", args.train_start) if args.train_start else None
     if start and start > end:
         raise UsageError(f"--train-start {start} is after --train-end {end}")
-    return commands.train(settings, start, end, args.out)
+    return commands.train(settings, start, end, output_directory("--out", args.out))
 
 
 def backfill_dates(args: argparse.Namespace) -> list[date] | None:
@@ -120,6 +144,9 @@ def backfill_dates(args: argparse.Namespace) -> list[date] | None:
     if not args.start:
         return None
     start, end = parse_range(args)
+    # No game date lies outside the warehouse's all-dates bounds: a range of any width costs the days
+    # between them at most (a dry run over 0001-01-01 … 9999-12-31 answers at once).
+    start, end = max(start, EARLIEST_DATE), min(end, LATEST_DATE)
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 

@@ -7,6 +7,8 @@ code. Bad input raises `CommandError` (one line); warehouse failures raise `Ware
 from __future__ import annotations
 
 import logging
+import math
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,7 +21,7 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from nba_ray.backfill import freshness
-from nba_ray.backfill.driver import run_backfill
+from nba_ray.backfill.driver import ray_address, run_backfill
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
 from nba_ray.data.availability import derive_availability, derive_lineups
@@ -50,7 +52,7 @@ from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import OutdatedFeatures, Warehouse, WarehouseMissing, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
-from nba_ray.warehouse.schemas import SOURCE_BOX_SCORE
+from nba_ray.warehouse.schemas import PLAYER_GAME_SUMMARY, SOURCE_BOX_SCORE, conform
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,9 @@ def import_box_scores(
         if lines and table is None:
             read, new = import_lines(warehouse, lines)
             print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
+        changed: list[date] = []
         if table is not None:
+            changed += changed_box_score_dates(warehouse, table)
             rows = store_box_scores(warehouse, table)
             _report_box_scores(table, rows, len(paths), started)
         if games is not None:
@@ -139,14 +143,39 @@ def import_box_scores(
         if availability_feed is not None:
             label = ", ".join(str(p) for p in availability)
             written = import_availability(warehouse, availability_feed, label)
+            changed += pc.unique(availability_feed["game_date"]).to_pylist()
             print(f"imported {written:,} availability rows from {len(availability)} file(s)")
         if lineups_feed is not None:
             written = import_lineups(warehouse, lineups_feed, ", ".join(str(p) for p in lineups))
+            changed += pc.unique(lineups_feed["game_date"]).to_pylist()
             print(f"imported {written:,} starters from {len(lineups)} file(s)")
         if lines and table is not None:
             read, new = import_lines(warehouse, lines)
             print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
+        outdated = [d for d in warehouse.feature_dates() if changed and d >= min(changed)]
+    if outdated:
+        print(
+            f"this import changed inputs of the features of {len(outdated):,} game date(s) "
+            f"({outdated[0]} → {outdated[-1]}): rebuild them with "
+            f"`nba-ray features --start {outdated[0]} --end {outdated[-1]}`, then `nba-ray catch-up`"
+        )
     return 0
+
+
+def changed_box_score_dates(warehouse: Warehouse, table: pa.Table) -> list[date]:
+    """The dates of the games whose stored box scores `table` changes (new games included). A game
+    feeds the features of every later date, so each of these makes the features from it on stale."""
+    incoming = conform(table, PLAYER_GAME_SUMMARY)
+    dates = pc.unique(incoming["game_date"]).to_pylist()
+    stored = warehouse.read_box_scores(min(dates), max(dates))
+    keys = [("game_id", "ascending"), ("player_lookup", "ascending")]
+    changed = []
+    for game_id in pc.unique(incoming["game_id"]).to_pylist():
+        new = incoming.filter(pc.equal(incoming["game_id"], game_id)).sort_by(keys)
+        old = stored.filter(pc.equal(stored["game_id"], game_id)).sort_by(keys)
+        if not new.equals(old):
+            changed.append(new["game_date"][0].as_py())
+    return changed
 
 
 def _report_box_scores(table: pa.Table, rows: int, files: int, started: float) -> None:
@@ -338,6 +367,7 @@ def backfill(
     Season models the range needs are trained first unless `train` is False (then it refuses)."""
     if dry_run:
         return plan(settings, dates, resume=resume, train=train)
+    settings = within_local_cpus(settings)
     with open_warehouse(settings) as warehouse:
         if warehouse.table_counts()["player_game_summary"] == 0:
             dates = provision(warehouse, settings, dates)
@@ -359,6 +389,23 @@ def backfill(
     print_models(report.models)
     print(summary(report))
     return report.exit_code
+
+
+def within_local_cpus(settings: Settings) -> Settings:
+    """A local run's Ray has this machine's CPUs and nothing can join it: `ray.num_actors` beyond what
+    they hold would wait for actors that never start, so it is capped, with a line saying so."""
+    ray_settings = settings.ray
+    if ray_address(ray_settings) or ray_settings.num_actors is None:
+        return settings
+    cpus = len(os.sched_getaffinity(0))
+    fit = max(1, math.floor(cpus / ray_settings.cpus_per_actor))
+    if ray_settings.num_actors <= fit:
+        return settings
+    print(
+        f"ray.num_actors {ray_settings.num_actors}: this machine has {cpus} CPU(s) for a local run, "
+        f"{ray_settings.cpus_per_actor:g} per actor: running {fit} actor(s)"
+    )
+    return settings.model_copy(update={"ray": ray_settings.model_copy(update={"num_actors": fit})})
 
 
 NO_DATES = "give the dates to predict: --start D --end D, or --dates D,D"

@@ -35,6 +35,11 @@ _PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _LABEL = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
 
+# More actors than any cluster nba-ray runs on has CPUs: a larger count is a typo, refused before work
+# (it would stall the run sizing an autoscaler request for that many).
+MAX_ACTORS = 4096
+
+
 class ConfigError(ValueError):
     """A configuration problem, worded as one actionable line."""
 
@@ -83,8 +88,8 @@ class RaySettings(_Section):
     # None: start a local Ray bound to 127.0.0.1; "auto" or ray://… joins an existing cluster.
     address: str | None = None
     # None: one actor per CPU the cluster has (re-read as nodes join).
-    num_actors: int | None = Field(default=None, ge=1)
-    max_actors: int = Field(default=64, ge=1)
+    num_actors: int | None = Field(default=None, ge=1, le=MAX_ACTORS)
+    max_actors: int = Field(default=64, ge=1, le=MAX_ACTORS)
     cpus_per_actor: float = Field(default=1.0, gt=0)
     # Player chunks per actor per date: enough to balance, few enough to keep call overhead small.
     chunks_per_actor: int = Field(default=2, ge=1)
@@ -244,25 +249,37 @@ def load_settings(path: Path | str | None = None, environ: Mapping[str, str] | N
             loaded = yaml.safe_load(Path(path).read_text()) or {}
         except FileNotFoundError:
             raise ConfigError(f"config file {path} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {path} is a directory, not a file") from None
+        except (PermissionError, UnicodeDecodeError) as err:
+            raise ConfigError(f"config file {path} cannot be read: {err}".splitlines()[0]) from None
         except yaml.YAMLError as err:
             raise ConfigError(f"config file {path} is not valid YAML: {err}".splitlines()[0]) from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of sections")
         raw = loaded
+    for section, value in raw.items():
+        if section in Settings.model_fields and not isinstance(value, dict):
+            raise ConfigError(f"{source}: {section}: must be a mapping of settings, not {value!r}")
     from_env = _apply_env(raw, os.environ if environ is None else environ)
     try:
         return Settings.model_validate(raw)
     except ValidationError as err:
         loc = tuple(str(part) for part in err.errors()[0]["loc"])
-        variable = next((name for keys, name in from_env.items() if _overlap(loc, keys)), None)
+        variable = _blamed(loc, from_env)
         where = f"environment variable {variable}" if variable else f"{source}: {'.'.join(loc)}"
         raise ConfigError(f"{where}: {validation_reason(err)}") from None
 
 
-def _overlap(loc: tuple[str, ...], keys: tuple[str, ...]) -> bool:
-    """True when the error's location is the key a variable set, inside it, or the section holding it."""
-    shorter = min(len(loc), len(keys))
-    return loc[:shorter] == keys[:shorter]
+def _blamed(loc: tuple[str, ...], from_env: Mapping[tuple[str, ...], str]) -> str | None:
+    """The variable behind an error: the one that set the key at (or above) the error's location, else
+    the only variable inside a section the error is about (a rule across its keys); with several, the
+    error is the section's, so no single variable is blamed."""
+    exact = [name for keys, name in from_env.items() if loc[: len(keys)] == keys]
+    if exact:
+        return exact[0]
+    inside = [name for keys, name in from_env.items() if keys[: len(loc)] == loc]
+    return inside[0] if len(inside) == 1 else None
 
 
 def validation_reason(err: ValidationError) -> str:
@@ -277,15 +294,25 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[tuple[st
     """`NBA_RAY_WAREHOUSE__PATH=/x` sets raw['warehouse']['path']; values are parsed as YAML scalars.
     Returns which variable set which key, so that a bad value is reported by the variable's name."""
     applied: dict[tuple[str, ...], str] = {}
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or "__" not in name:
-            continue
-        keys = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+    # Sorted, so that the outcome never depends on the order of the environment: shorter key paths
+    # first, and a variable inside a key another variable set is refused whichever comes first.
+    ours = sorted(
+        ((tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__")), name, value)
+         for name, value in environ.items() if name.startswith(ENV_PREFIX) and "__" in name),
+    )  # fmt: skip
+    for keys, name, value in ours:
+        if not all(keys):
+            raise ConfigError(f"environment variable {name}: empty key (use NBA_RAY_<SECTION>__<KEY>)")
+        clash = next((other for done, other in applied.items() if keys[: len(done)] == done), None)
+        if clash:
+            raise ConfigError(f"environment variable {name}: {clash} already sets {'.'.join(keys[:-1])}")
         node = raw
-        for key in keys[:-1]:
+        for depth, key in enumerate(keys[:-1]):
             node = node.setdefault(key, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"environment variable {name}: {key} is not a section")
+                raise ConfigError(
+                    f"environment variable {name}: {'.'.join(keys[: depth + 1])} is not a section"
+                )
         node[keys[-1]] = yaml.safe_load(value) if value else value
-        applied[tuple(keys)] = name
+        applied[keys] = name
     return applied

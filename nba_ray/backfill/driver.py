@@ -194,7 +194,8 @@ def plan_backfill(
     without: all) and the models those need (`models.policy.plan_models`: nothing is trained or written)."""
     requested = sorted(set(dates))
     game_days = warehouse.game_dates(requested[0], requested[-1]) if requested else []
-    game_days = [d for d in game_days if d in set(requested)]
+    wanted = set(requested)
+    game_days = [d for d in game_days if d in wanted]
     key = run_key(settings.systems)
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     previous, fingerprints = (
