@@ -42,6 +42,7 @@ from nba_ray.backfill.actors import PredictorPool, PredictorWorker
 from nba_ray.backfill.blocks import group_blocks
 from nba_ray.backfill.checkpoints import DONE, FAILED, SKIPPED, Checkpoints, DateOutcome, run_key
 from nba_ray.backfill.freshness import DateState, date_inputs, settings_digest
+from nba_ray.backfill.local_ray import LOOPBACK, loopback_only
 from nba_ray.backfill.scaling import has_autoscaler
 from nba_ray.backfill.stopping import StopSignals
 from nba_ray.backfill.writer import DateWriter, PredictedDate, root_cause
@@ -133,12 +134,14 @@ def connect_ray(settings: RaySettings) -> float:
         ray.init(address=address, log_to_driver=False)
     else:
         logging.getLogger(RAY_AUTH_LOGGER).addFilter(_default_token_auth_notice)
-        ray.init(  # "local": a Ray of this run's own, never a `ray start` cluster found on the machine
-            address="local",
-            include_dashboard=settings.include_dashboard,
-            dashboard_host=settings.dashboard_host,
-            log_to_driver=False,
-        )
+        with loopback_only():
+            ray.init(  # "local": a Ray of this run's own, never a `ray start` cluster found on the machine
+                address="local",
+                _node_ip_address=LOOPBACK,
+                include_dashboard=settings.include_dashboard,
+                dashboard_host=settings.dashboard_host,
+                log_to_driver=False,
+            )
         _started_local = True
     return time.perf_counter() - started
 
