@@ -43,9 +43,10 @@ import ray
 
 from nba_ray.backfill.checkpoints import DONE, Checkpoints, DateOutcome
 from nba_ray.backfill.driver import connect_ray, run_backfill
-from nba_ray.commands import refresh_features, seed_league, store_box_scores
+from nba_ray.commands import refresh_features, seed_league
 from nba_ray.config import BatchingSettings, ModelSettings, RaySettings, Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
+from nba_ray.importing import store_box_scores
 from nba_ray.models import registry
 from nba_ray.models.policy import ModelPlan, plan_models, provide_models
 from nba_ray.systems.runner import Predictor

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from nba_ray.backfill.checkpoints import DONE, DateOutcome
 from nba_ray.backfill.driver import plan_backfill
-from nba_ray.commands import refresh_features, store_box_scores
+from nba_ray.commands import refresh_features
 from nba_ray.config import Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
+from nba_ray.importing import store_box_scores
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse

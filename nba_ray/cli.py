@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
-from nba_ray import commands
+from nba_ray import commands, importing
 from nba_ray.backfill import driver
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
@@ -93,7 +93,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             "import: give --box-scores PATH..., --schedule PATH..., --availability PATH..., "
             "--lineups PATH... and/or --lines PATH..."
         )
-    return commands.import_box_scores(
+    return importing.import_box_scores(
         settings,
         input_files("--box-scores", args.box_scores),
         input_files("--availability", args.availability),

@@ -12,11 +12,10 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
@@ -24,17 +23,6 @@ from nba_ray.backfill import freshness
 from nba_ray.backfill.driver import ray_address, run_backfill
 from nba_ray.backfill.progress import Progress, summary
 from nba_ray.config import Settings, validation_reason
-from nba_ray.data.availability import derive_availability, derive_lineups
-from nba_ray.data.importer import read_box_scores
-from nba_ray.data.lines_feed import import_lines
-from nba_ray.data.schedule import derive_schedule, read_schedule_files
-from nba_ray.data.stored_feeds import (
-    import_availability,
-    import_lineups,
-    import_schedule,
-    known_players,
-    read_feeds,
-)
 from nba_ray.data.synthetic import generate_league
 from nba_ray.features.builder import build_features as compute_features
 from nba_ray.features.contract import PRE_TIP, ModelContractError
@@ -42,6 +30,7 @@ from nba_ray.grading import accuracy_table, format_table, write_report
 from nba_ray.grading.market import market_table
 from nba_ray.grading.market_report import market_markdown, status_lines
 from nba_ray.grading.market_store import grade_and_store
+from nba_ray.importing import store_box_scores
 from nba_ray.models import registry
 from nba_ray.models.artifact import ModelArtifact
 from nba_ray.models.policy import ModelPlan, WalkForwardError, first_predictable
@@ -52,7 +41,6 @@ from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
 from nba_ray.warehouse import OutdatedFeatures, Warehouse, WarehouseMissing, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
-from nba_ray.warehouse.schemas import PLAYER_GAME_SUMMARY, SOURCE_BOX_SCORE, conform
 
 log = logging.getLogger(__name__)
 
@@ -80,110 +68,6 @@ def seed_league(warehouse: Warehouse, seasons: Sequence[str], seed_value: int) -
     print(
         f"seeded {', '.join(seasons)} (seed {seed_value}): {rows:,} box-score rows ({played:,} played), "
         f"{lines:,} prop-line snapshots in {time.perf_counter() - started:.1f}s"
-    )
-
-
-def store_box_scores(warehouse: Warehouse, table: pa.Table) -> int:
-    """Store box scores, then re-derive `player_availability`, `starting_lineups` and the played games
-    of `scheduled_games` from every box score the warehouse holds.
-
-    All of it, not only the new games: a game changes who counts as a rotation player for the team's
-    next games, and the derivation is quick next to reading the files.
-    """
-    rows = warehouse.replace_box_scores(table)
-    derive_from_box_scores(warehouse)
-    return rows
-
-
-def derive_from_box_scores(warehouse: Warehouse) -> tuple[int, int, int]:
-    """Re-derive `player_availability` and `starting_lineups` of every game date with box scores from
-    those box scores; returns (game dates, availability rows, starters)."""
-    every_game = warehouse.read_box_scores()
-    dates = len(pc.unique(every_game["game_date"]))
-    availability = warehouse.replace_availability(derive_availability(every_game), SOURCE_BOX_SCORE)
-    starters = warehouse.replace_lineups(derive_lineups(every_game), SOURCE_BOX_SCORE)
-    warehouse.replace_schedule(derive_schedule(every_game), SOURCE_BOX_SCORE)
-    return dates, availability, starters
-
-
-def import_box_scores(
-    settings: Settings,
-    paths: Sequence[Path],
-    availability: Sequence[Path] = (),
-    lineups: Sequence[Path] = (),
-    new_players: Sequence[str] = (),
-    schedule: Sequence[Path] = (),
-    lines: Sequence[Path] = (),
-) -> int:
-    """Import box scores, availability and/or lineup feeds, schedules and/or lines; every file is
-    validated before anything is written (lines after the box scores they are checked against).
-    `new_players`: names a feed may list that no team has yet."""
-    started = time.perf_counter()
-    now = datetime.now(UTC)  # when the files were reported, unless they say
-    table = read_box_scores(paths) if paths else None
-    games = read_schedule_files(schedule, now) if schedule else None
-    with open_warehouse(settings) as warehouse:
-        known = known_players(warehouse, table, new_players) if availability or lineups else None
-        availability_feed, lineups_feed = (
-            read_feeds(availability, lineups, known, now) if known else (None, None)
-        )
-        if lines and table is None:
-            read, new = import_lines(warehouse, lines)
-            print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
-        changed: list[date] = []
-        if table is not None:
-            changed += changed_box_score_dates(warehouse, table)
-            rows = store_box_scores(warehouse, table)
-            _report_box_scores(table, rows, len(paths), started)
-        if games is not None:
-            written = import_schedule(warehouse, games, ", ".join(str(p) for p in schedule))
-            print(
-                f"imported {games.num_rows:,} games ({written:,} new or changed) from {len(schedule)} file(s)"
-            )
-        if availability_feed is not None:
-            label = ", ".join(str(p) for p in availability)
-            written = import_availability(warehouse, availability_feed, label)
-            changed += pc.unique(availability_feed["game_date"]).to_pylist()
-            print(f"imported {written:,} availability rows from {len(availability)} file(s)")
-        if lineups_feed is not None:
-            written = import_lineups(warehouse, lineups_feed, ", ".join(str(p) for p in lineups))
-            changed += pc.unique(lineups_feed["game_date"]).to_pylist()
-            print(f"imported {written:,} starters from {len(lineups)} file(s)")
-        if lines and table is not None:
-            read, new = import_lines(warehouse, lines)
-            print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
-        outdated = [d for d in warehouse.feature_dates() if changed and d >= min(changed)]
-    if outdated:
-        print(
-            f"this import changed inputs of the features of {len(outdated):,} game date(s) "
-            f"({outdated[0]} → {outdated[-1]}): rebuild them with "
-            f"`nba-ray features --start {outdated[0]} --end {outdated[-1]}`, then `nba-ray catch-up`"
-        )
-    return 0
-
-
-def changed_box_score_dates(warehouse: Warehouse, table: pa.Table) -> list[date]:
-    """The dates of the games whose stored box scores `table` changes (new games included). A game
-    feeds the features of every later date, so each of these makes the features from it on stale."""
-    incoming = conform(table, PLAYER_GAME_SUMMARY)
-    dates = pc.unique(incoming["game_date"]).to_pylist()
-    stored = warehouse.read_box_scores(min(dates), max(dates))
-    keys = [("game_id", "ascending"), ("player_lookup", "ascending")]
-    changed = []
-    for game_id in pc.unique(incoming["game_id"]).to_pylist():
-        new = incoming.filter(pc.equal(incoming["game_id"], game_id)).sort_by(keys)
-        old = stored.filter(pc.equal(stored["game_id"], game_id)).sort_by(keys)
-        if not new.equals(old):
-            changed.append(new["game_date"][0].as_py())
-    return changed
-
-
-def _report_box_scores(table: pa.Table, rows: int, files: int, started: float) -> None:
-    played = int(pc.sum(pc.greater(table["minutes_played"], 0)).as_py())
-    games = len(pc.unique(table["game_id"]))
-    print(
-        f"imported {rows:,} rows ({played:,} played) of {games:,} games from {files} file(s) "
-        f"in {time.perf_counter() - started:.1f}s"
     )
 
 

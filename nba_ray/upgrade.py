@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from nba_ray.commands import derive_from_box_scores
 from nba_ray.config import Settings
+from nba_ray.importing import derive_from_box_scores
 from nba_ray.warehouse import Warehouse, open_warehouse, versions
 
 

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 
 from nba_ray.backfill.driver import BackfillReport, run_backfill
-from nba_ray.commands import refresh_features, store_box_scores, with_mode
+from nba_ray.commands import refresh_features, with_mode
 from nba_ray.config import Settings, WarehouseSettings
 from nba_ray.data.importer import read_box_scores
 from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.grading import accuracy_table, format_table, grade, write_report
+from nba_ray.importing import store_box_scores
 from nba_ray.models import registry
 from nba_ray.models.registry import ModelEntry
 from nba_ray.systems.base import SYSTEM_IDS
