@@ -21,9 +21,7 @@ def upgrade(settings: Settings) -> int:
         if found is None or found == versions.SCHEMA_VERSION:
             print(f"the warehouse {warehouse.location} is version {versions.SCHEMA_VERSION}: nothing to do")
             return 0
-        dates, availability, starters = derive_from_box_scores(warehouse)
-        fingerprints = warehouse.refingerprint()
-        versions.record(warehouse)
+        dates, availability, starters, fingerprints = apply(warehouse)
         print(
             f"upgraded the warehouse {warehouse.location} from version {found} ({versions.describe(found)}) "
             f"to {versions.SCHEMA_VERSION} in {time.perf_counter() - started:.1f}s: derived {availability:,} "
@@ -32,6 +30,15 @@ def upgrade(settings: Settings) -> int:
         )
         print_remaining(warehouse)
     return 0
+
+
+def apply(warehouse: Warehouse) -> tuple[int, int, int, int]:
+    """Derive what the older version lacked, then record this version (last: an upgrade cut short is
+    run again). Returns (game dates, availability rows, starters, fingerprinted date inputs)."""
+    dates, availability, starters = derive_from_box_scores(warehouse)
+    fingerprints = warehouse.refingerprint()
+    versions.record(warehouse)
+    return dates, availability, starters, fingerprints
 
 
 def print_remaining(warehouse: Warehouse) -> None:

@@ -3,22 +3,29 @@ NULL there), and a column nba-ray does not know is refused rather than dropped. 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pytest
 
+from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.features.contract import PRE_TIP, STANDARD
-from nba_ray.warehouse import WarehouseError, sql
+from nba_ray.upgrade import apply
+from nba_ray.warehouse import Warehouse, WarehouseError, WarehouseOutdated, sql, versions
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
+    INPUT_FINGERPRINTS,
     MARKET_DAILY,
+    ML_FEATURE_STORE,
+    PLAYER_AVAILABILITY,
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
     SCHEDULED_GAMES,
+    STARTING_LINEUPS,
+    WAREHOUSE_INFO,
 )
 from tests.conftest import WarehouseFactory
-from tests.test_warehouse import prediction_rows
+from tests.test_warehouse import feature_rows, prediction_rows, seed_date
 
 DAY = date(2022, 1, 10)
 
@@ -125,3 +132,71 @@ def test_a_warehouse_from_before_the_market_gains_its_table_and_columns(
     rows = new.read_predictions(DAY, DAY).to_pylist()
     assert [(r["run_id"], r["model_state"], r["state_reason"]) for r in rows] == [("r-old", None, None)]
     assert new.read_accuracy(DAY, DAY).schema == PREDICTION_ACCURACY.schema
+
+
+def upgrading(cls: type[Warehouse]) -> type[Warehouse]:
+    """The backend opened as `nba-ray upgrade` opens it."""
+
+    class Upgrading(cls):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, upgrading=True, **kwargs)
+
+    return Upgrading
+
+
+def test_a_first_release_warehouse_is_refused_then_upgraded(warehouse_factory: WarehouseFactory) -> None:
+    """Its shape says its version (no version recorded, no availability): every open refuses it in one
+    line; the upgrade's open derives availability and lineups from its box scores and fingerprints from
+    its rows, records the version, and it opens again."""
+    old = warehouse_factory()
+    seed_date(old)
+    prints = old.read_fingerprints(DAY, DAY)
+    for table in (WAREHOUSE_INFO, PLAYER_AVAILABILITY, STARTING_LINEUPS, INPUT_FINGERPRINTS):
+        old._run(sql.Query(f"DROP TABLE {old.dialect.table(table.name)}"))  # type: ignore[attr-defined]
+
+    with pytest.raises(WarehouseOutdated) as refused:
+        warehouse_factory(share=old)
+    assert "is version 1 (made by the first release)" in str(refused.value)
+    assert str(refused.value).endswith("run `nba-ray upgrade` first") and "\n" not in str(refused.value)
+
+    kind = type(old)
+    up = warehouse_factory(share=old, classes={warehouse_factory.kind: upgrading(kind)})
+    assert up.found_version == versions.FIRST_RELEASE
+    dates, availability, starters, fingerprints = apply(up)
+    box = up.read_box_scores()
+    assert (dates, availability, starters) == (
+        len(set(box["game_date"].to_pylist())),
+        derive_availability(box).num_rows,
+        derive_lineups(box).num_rows,
+    )
+    assert fingerprints == 2 and up.read_fingerprints(DAY, DAY) == prints  # features and lines of DAY
+
+    again = warehouse_factory(share=old)
+    assert again.found_version == versions.SCHEMA_VERSION
+    assert again.read_availability().num_rows == availability > 0
+
+
+def first_contract(rows: pa.Table) -> pa.Table:
+    """Feature rows labelled with the first release's contract."""
+    return pa.Table.from_pylist(
+        [row | {"feature_version": "v1_box_25"} for row in rows.to_pylist()], ML_FEATURE_STORE.schema
+    )
+
+
+def test_dates_with_only_an_older_contract_are_outdated(warehouse: Warehouse) -> None:
+    seed_date(warehouse)
+    older = DAY - timedelta(days=1)
+    store = warehouse._replace_where  # type: ignore[attr-defined]
+    store(ML_FEATURE_STORE, first_contract(feature_rows(older, ["a", "b"])), {"game_date": [older]})
+    # DAY has rows of both contracts (not outdated); `older` only the old contract's
+    store(
+        ML_FEATURE_STORE,
+        first_contract(feature_rows(DAY, ["a"])),
+        {"game_date": [DAY], "feature_version": "v1_box_25"},
+    )
+    systems = ["moving_average_baseline_v1"]
+    warehouse.write_predictions(prediction_rows(older, ["a", "b"], systems, "r1"), [older], systems)
+    found = warehouse.outdated_features()
+    assert [(o.feature_version, o.dates, o.first_date, o.last_date, o.predictions) for o in found] == [
+        ("v1_box_25", 1, older, older, 2)
+    ]
