@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import uuid
 from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
@@ -69,6 +70,20 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where every test must run: {reason}"
     return report
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(folder: Path, options: str) -> Iterator[Path]:
+    """A tmpfs of a test's own at `folder` (`options`: its size, `ro`), unmounted afterwards: a small
+    or read-only file system without touching the machine's disks. Mounting needs root."""
+    folder.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if made.returncode != 0:
+        pytest.fail(f"mounting a tmpfs needs root: {made.stderr.decode().strip()}", pytrace=False)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.backfill_fixtures import BACKFILL_END, BACKFILL_START, League
+from tests.conftest import mounted_tmpfs
 
 BIN = Path(sys.executable).parent
 # Room left for the command to start writing, not for what it writes.
@@ -23,18 +24,9 @@ HEADROOM_BYTES = 256 * 1024
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 64 MiB tmpfs of the test's own, unmounted afterwards."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.fail(f"mounting a small tmpfs needs root: {made.stderr.decode().strip()}", pytrace=False)
-    try:
+    """A 64 MiB tmpfs of the test's own."""
+    with mounted_tmpfs(tmp_path / "small", "size=64m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
 def fill(mount: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from nba_ray.commands import refresh_features, seed_league
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from tests.conftest import mounted_tmpfs
 
 BIN = Path(sys.executable).parent
 SEASONS = ["2021-22", "2022-23"]
@@ -122,17 +123,8 @@ def test_debug_adds_the_traceback(seeded: Path) -> None:
 
 @pytest.fixture
 def read_only_folder(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.fail(f"mounting a read-only tmpfs needs root: {made.stderr.decode().strip()}", pytrace=False)
-    try:
+    with mounted_tmpfs(tmp_path / "read-only", "ro,size=1m") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 @pytest.mark.parametrize(
