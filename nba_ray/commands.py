@@ -336,6 +336,7 @@ def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool, trai
             raise CommandError(NO_DATES)
         report = run_backfill(settings, warehouse, dates, resume=resume, dry_run=True, train=train)
         outdated = warehouse.outdated_features()
+        refuse_untrainable(warehouse, report.models)
     print_models(report.models)
     print_outdated(outdated)
     print(
@@ -347,6 +348,17 @@ def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool, trai
         if state.game_date in todo:
             print(f"  {state.game_date}  {state.describe()}")
     return 0
+
+
+def refuse_untrainable(warehouse: Warehouse, models: ModelPlan) -> None:
+    """A dry run promises no model the real run could not train: a season whose earlier games have no
+    feature rows is named, with the command that builds them."""
+    for need in models.missing:
+        if warehouse.read_training_rows(EARLIEST_DATE, need.train_end).num_rows == 0:
+            raise CommandError(
+                f"the xgboost_v1 model of season {need.season} cannot be trained: no feature rows with "
+                f"actual points up to {need.train_end}: run `nba-ray features` over the earlier seasons"
+            )
 
 
 def plan_provision(settings: Settings, dates: Sequence[date] | None, why: str) -> int:

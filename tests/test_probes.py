@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from nba_ray.commands import refresh_features, seed_league
+from nba_ray.commands import refresh_features, seed_league, within_local_cpus
+from nba_ray.config import RaySettings, Settings
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.conftest import mounted_tmpfs
 
@@ -89,6 +90,8 @@ PROBES: list[tuple[str, list[str], dict[str, str], int, list[str]]] = [
      ["--out a-file: exists and is not a directory"]),
     ("catch-up that cannot train", ["catch-up", "--no-progress"], {}, 1,
      ["no feature rows with actual points up to 2022-10-17"]),
+    ("its dry run", ["catch-up", "--dry-run"], {}, 2,
+     ["model of season 2022-23 cannot be trained: no feature rows with actual points up to 2022-10-17"]),
 ]  # fmt: skip
 
 
@@ -176,3 +179,16 @@ def test_an_import_names_the_features_it_made_out_of_date(seeded: Path, tmp_path
         f"this import changed inputs of the features of {len(later)} game date(s) (2023-03-01 → {last}): "
         f"rebuild them with `nba-ray features --start 2023-03-01 --end {last}`, then `nba-ray catch-up`"
     ) in fixed.stdout
+
+
+def test_a_local_run_caps_its_actors_at_its_cpus(capsys: pytest.CaptureFixture[str]) -> None:
+    cpus = len(os.sched_getaffinity(0))
+    asked = Settings(ray=RaySettings(num_actors=cpus + 62))
+    capped = within_local_cpus(asked)
+    assert capped.ray.num_actors == cpus
+    assert capsys.readouterr().out.strip() == (
+        f"ray.num_actors {cpus + 62}: this machine has {cpus} CPU(s) for a local run, 1 per actor: "
+        f"running {cpus} actor(s)"
+    )
+    joining = Settings(ray=RaySettings(num_actors=cpus + 62, address="auto"))
+    assert within_local_cpus(joining) is joining  # a cluster's nodes may join: its size is its own
