@@ -39,8 +39,9 @@ from nba_ray.systems.base import ACTUAL_PROP
 from nba_ray.systems.graph import run_set
 from nba_ray.systems.runner import XGBOOST_ID
 from nba_ray.systems.settings import SystemsSettings
-from nba_ray.warehouse import OutdatedFeatures, Warehouse, WarehouseMissing, open_warehouse
+from nba_ray.warehouse import Warehouse, WarehouseMissing, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
+from nba_ray.warehouse.outdated import OutdatedFeatures, outdated_features
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ def status(settings: Settings) -> int:
     with warehouse:
         counts = warehouse.table_counts()
         market = warehouse.read_market_daily(mode=settings.systems.mode)
-        outdated = warehouse.outdated_features()
+        outdated = outdated_features(warehouse)
         dates = predictable_dates(warehouse, settings)
         try:
             report = run_backfill(settings, warehouse, dates, dry_run=True) if dates else None
@@ -302,7 +303,7 @@ def catch_up(settings: Settings, *, dry_run: bool = False, show_progress: bool =
     try:
         with open_warehouse(settings, read_only=True) as warehouse:
             dates = predictable_dates(warehouse, settings)
-            outdated = warehouse.outdated_features()
+            outdated = outdated_features(warehouse)
     except WarehouseMissing as err:
         raise CommandError(f"{err}: nothing to catch up on") from None
     print_outdated(outdated)
@@ -335,7 +336,7 @@ def plan(settings: Settings, dates: Sequence[date] | None, *, resume: bool, trai
         if dates is None:
             raise CommandError(NO_DATES)
         report = run_backfill(settings, warehouse, dates, resume=resume, dry_run=True, train=train)
-        outdated = warehouse.outdated_features()
+        outdated = outdated_features(warehouse)
         refuse_untrainable(warehouse, report.models)
     print_models(report.models)
     print_outdated(outdated)

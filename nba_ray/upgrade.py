@@ -12,6 +12,7 @@ import time
 from nba_ray.config import Settings
 from nba_ray.importing import derive_from_box_scores
 from nba_ray.warehouse import Warehouse, open_warehouse, versions
+from nba_ray.warehouse.outdated import outdated_features, refingerprint
 
 
 def upgrade(settings: Settings) -> int:
@@ -36,14 +37,14 @@ def apply(warehouse: Warehouse) -> tuple[int, int, int, int]:
     """Derive what the older version lacked, then record this version (last: an upgrade cut short is
     run again). Returns (game dates, availability rows, starters, fingerprinted date inputs)."""
     dates, availability, starters = derive_from_box_scores(warehouse)
-    fingerprints = warehouse.refingerprint()
+    fingerprints = refingerprint(warehouse)
     versions.record(warehouse)
     return dates, availability, starters, fingerprints
 
 
 def print_remaining(warehouse: Warehouse) -> None:
     """What the upgrade could not do itself: the commands that remain, in order."""
-    outdated = warehouse.outdated_features()
+    outdated = outdated_features(warehouse)
     for contract in outdated:
         print(f"remaining: {contract.describe()}")
     print("remaining: `nba-ray catch-up` (predicts again every date whose predictions are missing or stale)")

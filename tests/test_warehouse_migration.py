@@ -12,6 +12,7 @@ from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.upgrade import apply
 from nba_ray.warehouse import Warehouse, WarehouseError, WarehouseOutdated, sql, versions
+from nba_ray.warehouse.outdated import outdated_features
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
     INPUT_FINGERPRINTS,
@@ -196,7 +197,7 @@ def test_dates_with_only_an_older_contract_are_outdated(warehouse: Warehouse) ->
     )
     systems = ["moving_average_baseline_v1"]
     warehouse.write_predictions(prediction_rows(older, ["a", "b"], systems, "r1"), [older], systems)
-    found = warehouse.outdated_features()
+    found = outdated_features(warehouse)
     assert [(o.feature_version, o.dates, o.first_date, o.last_date, o.predictions) for o in found] == [
         ("v1_box_25", 1, older, older, 2)
     ]

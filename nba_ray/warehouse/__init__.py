@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nba_ray.data.tipoff import TipClock
-from nba_ray.warehouse.base import OutdatedFeatures, Warehouse
+from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.batches import DateBatch
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing
-from nba_ray.warehouse.versions import WarehouseOutdated
+from nba_ray.warehouse.versions import VersionedWarehouse, WarehouseOutdated
 
 if TYPE_CHECKING:
     from nba_ray.config import Settings
 
 __all__ = [
     "DateBatch",
-    "OutdatedFeatures",
     "QueryTimeout",
     "TransientWarehouseError",
     "Warehouse",
@@ -26,7 +25,9 @@ __all__ = [
 ]
 
 
-def open_warehouse(settings: Settings, *, read_only: bool = False, upgrading: bool = False) -> Warehouse:
+def open_warehouse(
+    settings: Settings, *, read_only: bool = False, upgrading: bool = False
+) -> VersionedWarehouse:
     """The warehouse the configuration names, with its tables created if they do not exist yet.
 
     `read_only` is for the commands that must write nothing (`status`, dry runs): no file, folder,

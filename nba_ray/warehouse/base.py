@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from nba_ray.data.tipoff import TipClock
 from nba_ray.features.contract import FEATURE_VERSION, STANDARD
-from nba_ray.warehouse import sql, versions
+from nba_ray.warehouse import sql
 from nba_ray.warehouse.batches import BLOCK_HISTORY_SCHEMA, BLOCK_LINES_SCHEMA, BlockBatch, DateBatch
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
 from nba_ray.warehouse.fingerprints import by_date, date_fingerprints, input_name
@@ -48,7 +48,6 @@ from nba_ray.warehouse.schemas import (
     SOURCE_BOX_SCORE,
     STARTING_LINEUPS,
     TABLES,
-    WAREHOUSE_INFO,
     TableSpec,
     conform,
 )
@@ -78,24 +77,6 @@ class Replacement:
     condition: sql.Query
 
 
-@dataclass(frozen=True)
-class OutdatedFeatures:
-    """Game dates whose feature rows are all of an older contract (`feature_version`)."""
-
-    feature_version: str
-    dates: int
-    first_date: date
-    last_date: date
-    predictions: int
-
-    def describe(self) -> str:
-        return (
-            f"{self.dates:,} game date(s) {self.first_date} → {self.last_date} have only feature rows "
-            f"of the older contract {self.feature_version} ({self.predictions:,} predictions made from "
-            f"them): stale, rebuild with `nba-ray features --start {self.first_date} --end {self.last_date}`"
-        )
-
-
 class Warehouse(ABC):
     """Shared behaviour on top of a backend's primitives. Use as a context manager to close it."""
 
@@ -123,35 +104,6 @@ class Warehouse(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-    @abstractmethod
-    def table_names(self) -> set[str]:
-        """The names of the tables the warehouse holds now (none for a fresh one)."""
-
-    @property
-    @abstractmethod
-    def location(self) -> str:
-        """Where the warehouse is, for messages: its file, or `project.dataset`."""
-
-    def prepare(self, *, read_only: bool, upgrading: bool = False) -> None:
-        """What every open does before any command: find the warehouse's version, refuse an older one
-        unless `upgrading` (`versions.check`), then (when writing) create missing tables and columns and
-        record the version of a fresh warehouse. `found_version` keeps what was found."""
-        self.found_version = versions.found_version(self)
-        versions.check(self.found_version, self.location, upgrading=upgrading)
-        if not read_only:
-            self.ensure_tables()
-            if self.found_version is None:
-                versions.record(self)
-
-    def query_info(self, key: str) -> str | None:
-        """A `warehouse_info` value (see `versions`)."""
-        values = self._read(WAREHOUSE_INFO, {"key": key}).column("value").to_pylist()
-        return values[0] if values else None
-
-    def write_info(self, rows: pa.Table) -> None:
-        keys = pc.unique(rows.column("key")).to_pylist()
-        self._replace_where(WAREHOUSE_INFO, rows, {"key": keys})
 
     @staticmethod
     def columns_to_add(spec: TableSpec, existing: Sequence[str], where: str) -> list[pa.Field]:
@@ -342,17 +294,6 @@ class Warehouse(ABC):
         self._replace_where(INPUT_FINGERPRINTS, date_fingerprints(used, spec, name), covered)
         return written
 
-    def refingerprint(self) -> int:
-        """Recompute the fingerprints of every date's stored feature rows (the contract's) and lines
-        from the rows themselves: what an upgrade gives a warehouse made before fingerprints."""
-        written = 0
-        for spec, version in ((ML_FEATURE_STORE, FEATURE_VERSION), (PROP_LINES, None)):
-            condition: sql.Condition = {"feature_version": version} if version else {}
-            name = input_name(spec, version)
-            fingerprints = date_fingerprints(self._read(spec, condition), spec, name)
-            written += self._replace_where(INPUT_FINGERPRINTS, fingerprints, {"input": name})
-        return written
-
     def read_fingerprints(self, start: date, end: date) -> dict[date, dict[str, str]]:
         """{date: {input: fingerprint}} for every date in [start, end] that has inputs: one query."""
         return by_date(self._read(INPUT_FINGERPRINTS, {"game_date": sql.Between(start, end)}))
@@ -378,17 +319,6 @@ class Warehouse(ABC):
     def feature_dates(self) -> list[date]:
         """Every game date with feature rows of the contract's version: what a catch-up run covers."""
         return self.query(sql.feature_dates(self.dialect, FEATURE_VERSION)).column("game_date").to_pylist()
-
-    def outdated_features(self) -> list[OutdatedFeatures]:
-        """The dates whose only feature rows are of an older contract, per contract: stale until
-        rebuilt, with the predictions that were made from them."""
-        rows = self.query(sql.outdated_features(self.dialect, FEATURE_VERSION)).to_pylist()
-        return [
-            OutdatedFeatures(
-                r["feature_version"], int(r["dates"]), r["first_date"], r["last_date"], int(r["predictions"])
-            )
-            for r in rows
-        ]
 
     def read_features(self, start: date, end: date) -> pa.Table:
         condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}

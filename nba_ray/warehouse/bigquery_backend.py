@@ -43,8 +43,8 @@ from google.cloud import bigquery
 from google.cloud.bigquery.table import RowIterator
 
 from nba_ray.config import BatchingSettings, WarehouseSettings
-from nba_ray.warehouse import sql
-from nba_ray.warehouse.base import Replacement, Warehouse
+from nba_ray.warehouse import sql, versions
+from nba_ray.warehouse.base import Replacement
 from nba_ray.warehouse.errors import (
     QueryTimeout,
     TransientWarehouseError,
@@ -245,7 +245,7 @@ def _make_read_client(settings: WarehouseSettings) -> BigQueryReadClient | None:
         return None
 
 
-class BigQueryWarehouse(Warehouse):
+class BigQueryWarehouse(versions.VersionedWarehouse):
     """`Warehouse` on BigQuery; see the module docstring for how reads and writes are done."""
 
     dialect: BigQueryDialect
@@ -279,7 +279,7 @@ class BigQueryWarehouse(Warehouse):
         try:
             if read_only:
                 self._check_dataset()
-            self.prepare(read_only=read_only, upgrading=upgrading)
+            versions.prepare(self, read_only=read_only, upgrading=upgrading)
         except BaseException:
             self.close()
             raise

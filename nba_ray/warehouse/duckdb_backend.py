@@ -17,8 +17,8 @@ import duckdb
 import pyarrow as pa
 
 from nba_ray.config import BatchingSettings
-from nba_ray.warehouse import sql
-from nba_ray.warehouse.base import Replacement, Warehouse
+from nba_ray.warehouse import sql, versions
+from nba_ray.warehouse.base import Replacement
 from nba_ray.warehouse.errors import (
     QueryTimeout,
     TransientWarehouseError,
@@ -60,7 +60,7 @@ def _params(query: sql.Query) -> dict[str, object]:
     return {p.name: p.value for p in query.params}
 
 
-class DuckDBWarehouse(Warehouse):
+class DuckDBWarehouse(versions.VersionedWarehouse):
     dialect = DuckDBDialect()
 
     def __init__(
@@ -85,7 +85,7 @@ class DuckDBWarehouse(Warehouse):
         self._write_lock = threading.Lock()
         self._invalidated = False
         try:
-            self.prepare(read_only=read_only, upgrading=upgrading)
+            versions.prepare(self, read_only=read_only, upgrading=upgrading)
         except BaseException:
             self.close()
             raise

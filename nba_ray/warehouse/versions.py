@@ -16,33 +16,46 @@ in one line naming `nba-ray upgrade`, which derives them and then records the ve
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.errors import WarehouseError
 from nba_ray.warehouse.schemas import PLAYER_AVAILABILITY, TABLES, WAREHOUSE_INFO
-
-if TYPE_CHECKING:
-    from nba_ray.warehouse.base import Warehouse
 
 SCHEMA_VERSION = 3
 FIRST_RELEASE, UNRECORDED = 1, 2
 _KEY = "schema_version"
 
 
+class VersionedWarehouse(Warehouse):
+    """A backend whose version is checked on open (`prepare`): it lists its tables and says where it is."""
+
+    found_version: int | None = None  # what `prepare` found
+
+    @abstractmethod
+    def table_names(self) -> set[str]:
+        """The names of the tables the warehouse holds now (none for a fresh one)."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the warehouse is, for messages: its file, or `project.dataset`."""
+
+
 class WarehouseOutdated(WarehouseError):
     """The warehouse was made by an older version: `nba-ray upgrade` first (bad input, not failed work)."""
 
 
-def found_version(warehouse: Warehouse) -> int | None:
+def found_version(warehouse: VersionedWarehouse) -> int | None:
     """The warehouse's version; None when it holds no nba-ray table at all (a fresh one)."""
     names = warehouse.table_names()
     if WAREHOUSE_INFO.name in names:
-        value = warehouse.query_info(_KEY)
-        if value is not None:
-            return int(value)
+        values = warehouse._read(WAREHOUSE_INFO, {"key": _KEY}).column("value").to_pylist()
+        if values:
+            return int(values[0])
     if not names & {spec.name for spec in TABLES}:
         return None
     return UNRECORDED if PLAYER_AVAILABILITY.name in names else FIRST_RELEASE
@@ -71,4 +84,6 @@ def describe(version: int) -> str:
 def record(warehouse: Warehouse) -> None:
     """Mark the warehouse as this version (after creating it, or at the end of an upgrade)."""
     row = {"key": _KEY, "value": str(SCHEMA_VERSION), "updated_at": datetime.now(UTC)}
-    warehouse.write_info(pa.Table.from_pylist([row], schema=WAREHOUSE_INFO.schema))
+    warehouse._replace_where(
+        WAREHOUSE_INFO, pa.Table.from_pylist([row], schema=WAREHOUSE_INFO.schema), {"key": _KEY}
+    )
