@@ -87,3 +87,15 @@ def record(warehouse: Warehouse) -> None:
     warehouse._replace_where(
         WAREHOUSE_INFO, pa.Table.from_pylist([row], schema=WAREHOUSE_INFO.schema), {"key": _KEY}
     )
+
+
+def prepare(warehouse: VersionedWarehouse, *, read_only: bool, upgrading: bool = False) -> None:
+    """What every open does before any command: find the warehouse's version (kept as its
+    `found_version`), refuse an older one unless `upgrading`, then (when writing) create missing tables
+    and columns and record the version of a fresh warehouse."""
+    warehouse.found_version = found_version(warehouse)
+    check(warehouse.found_version, warehouse.location, upgrading=upgrading)
+    if not read_only:
+        warehouse.ensure_tables()
+        if warehouse.found_version is None:
+            record(warehouse)
