@@ -34,7 +34,7 @@ def open_warehouse(
     dataset or table is created, and a warehouse that does not exist raises `WarehouseMissing`.
     A warehouse of an older version raises `WarehouseOutdated` unless `upgrading` (`nba-ray upgrade`).
     """
-    warehouse: Warehouse
+    warehouse: VersionedWarehouse
     if settings.warehouse.kind == "bigquery":
         from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 
