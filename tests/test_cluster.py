@@ -63,9 +63,7 @@ from tests.ray_processes import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-# Six weeks from BACKFILL_START: long enough that `ray job stop` lands mid-run (it used to run to the
-# season's last game day, six weeks more of the same work).
-RESUME_END = date(2023, 2, 28)
+SEASON_END = date(2023, 4, 9)  # the synthetic season's last game day
 KEY = ["game_date", "player_lookup", "system_id"]
 
 
@@ -433,7 +431,7 @@ def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
     settings = league.copy_to(tmp_path / "w")
     config = write_config(settings, tmp_path / "config.yaml")
     job_id = f"nba-ray-resume-{os.getpid()}"
-    started = submit(autoscaling_head, config, RESUME_END, "--no-wait", f"--submission-id={job_id}")
+    started = submit(autoscaling_head, config, SEASON_END, "--no-wait", f"--submission-id={job_id}")
     assert started.returncode == 0, started.stderr[-3000:]
     jobs = autoscaling_head.jobs
     wait_until(lambda: jobs.get_job_logs(job_id).count(" done: ") >= 2, 300, "two dates to be done")
@@ -451,10 +449,10 @@ def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
     partial = checkpoints(settings)
     done_first = partial[partial["status"] == DONE].set_index("game_date")["run_id"]
     with DuckDBWarehouse(settings.warehouse.path) as warehouse:
-        game_days = warehouse.game_dates(BACKFILL_START, RESUME_END)
+        game_days = warehouse.game_dates(BACKFILL_START, SEASON_END)
     assert 2 <= len(done_first) < len(game_days)
 
-    resumed = submit(autoscaling_head, config, RESUME_END)
+    resumed = submit(autoscaling_head, config, SEASON_END)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert f"already done    {len(done_first):>8,}" in resumed.stdout
     marks = checkpoints(settings).set_index("game_date")
