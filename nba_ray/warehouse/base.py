@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nba_ray.data.tipoff import TipClock
 from nba_ray.features.contract import FEATURE_VERSION, STANDARD
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.batches import BLOCK_HISTORY_SCHEMA, BLOCK_LINES_SCHEMA, BlockBatch, DateBatch
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError
 from nba_ray.warehouse.fingerprints import by_date, date_fingerprints, input_name
+from nba_ray.warehouse.lines_tables import LinesAndMarket
 from nba_ray.warehouse.reports import latest_reports
 from nba_ray.warehouse.schemas import (
     AVAILABILITY_ALIASES,
@@ -35,7 +35,6 @@ from nba_ray.warehouse.schemas import (
     HISTORY_WINDOW_DAYS,
     INPUT_FINGERPRINTS,
     LINE_SNAPSHOT_SCHEMA,
-    MARKET_DAILY,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
     MODEL_REGISTRY_LISTING,
@@ -43,7 +42,6 @@ from nba_ray.warehouse.schemas import (
     PLAYER_GAME_SUMMARY,
     PLAYER_PROP_PREDICTIONS,
     PREDICTION_ACCURACY,
-    PROP_LINES,
     SCHEDULED_GAMES,
     SOURCE_BOX_SCORE,
     STARTING_LINEUPS,
@@ -77,13 +75,10 @@ class Replacement:
     condition: sql.Query
 
 
-class Warehouse(ABC):
+class Warehouse(LinesAndMarket, ABC):
     """Shared behaviour on top of a backend's primitives. Use as a context manager to close it."""
 
     dialect: sql.Dialect
-    # When each date's games tip off: which line snapshots a prediction may use (`open_warehouse` sets
-    # the configured one).
-    tips: TipClock = TipClock()
 
     def __init__(self, batching: BatchingSettings) -> None:
         self.batching = batching
@@ -250,47 +245,23 @@ class Warehouse(ABC):
     def game_dates(self, start: date, end: date) -> list[date]:
         return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()
 
-    def replace_prop_lines(self, rows: pa.Table) -> int:
-        """Replace every snapshot of the dates in `rows`. Their fingerprints cover only the snapshots
-        known by each date's tip: a line filed after tip-off changes no prediction, so no freshness."""
-        dates = pc.unique(rows.column("game_date")).to_pylist()
-        if not dates:
-            return 0
-        conformed = conform(rows, PROP_LINES)
-        return self._replace_input(
-            PROP_LINES, conformed, {"game_date": dates}, fingerprinted=self.tips.known_by_tip(conformed)
-        )
-
-    def read_prop_lines(self, dates: Sequence[date]) -> pa.Table:
-        """Every stored snapshot of `dates`, in key order."""
-        if not dates:
-            return PROP_LINES.schema.empty_table()
-        return self._read(PROP_LINES, {"game_date": list(dates)}, ", ".join(PROP_LINES.key))
-
     def replace_features(self, rows: pa.Table, start: date, end: date) -> int:
         """Replace the feature rows of every date in [start, end] for the contract's version."""
         condition = {"game_date": sql.Between(start, end), "feature_version": FEATURE_VERSION}
         return self._replace_input(ML_FEATURE_STORE, rows, condition, FEATURE_VERSION)
 
     def _replace_input(
-        self,
-        spec: TableSpec,
-        rows: pa.Table,
-        condition: sql.Condition,
-        version: str | None = None,
-        *,
-        fingerprinted: pa.Table | None = None,
+        self, spec: TableSpec, rows: pa.Table, condition: sql.Condition, version: str | None = None
     ) -> int:
-        """Replace an input's rows and the fingerprints of the dates `condition` covers, computed from
-        `fingerprinted` (the rows a prediction can use; default all of them). The old fingerprints go
-        first: a crash in between leaves those dates without one, which reads as changed (redo), never
-        as unchanged."""
+        """Replace an input's rows and the fingerprints of the dates `condition` covers (of the rows a
+        prediction can use). The old fingerprints go first: a crash in between leaves those dates
+        without one, which reads as changed (redo), never as unchanged."""
         name = input_name(spec, version)
         covered = {"input": name, "game_date": condition["game_date"]}
         self._replace_where(INPUT_FINGERPRINTS, INPUT_FINGERPRINTS.schema.empty_table(), covered)
         conformed = conform(rows, spec)
         written = self._replace_where(spec, conformed, condition)
-        used = conformed if fingerprinted is None else conform(fingerprinted, spec)
+        used = self.usable(spec, conformed)
         self._replace_where(INPUT_FINGERPRINTS, date_fingerprints(used, spec, name), covered)
         return written
 
@@ -421,7 +392,7 @@ class Warehouse(ABC):
 
     def load_players(self, game_date: date, players: Sequence[str]) -> DateBatch:
         """One chunk: the three queries run concurrently; timeouts propagate so the caller can split."""
-        since = game_date - timedelta(days=HISTORY_WINDOW_DAYS)
+        since, tip = game_date - timedelta(days=HISTORY_WINDOW_DAYS), self.tips.tip(game_date)
         features, history, lines = self._load_concurrently(
             (
                 (
@@ -429,10 +400,7 @@ class Warehouse(ABC):
                     ML_FEATURE_STORE.schema,
                 ),
                 (sql.history_for(self.dialect, game_date, players, since, FEATURE_VERSION), HISTORY_SCHEMA),
-                (
-                    sql.lines_for(self.dialect, game_date, players, self.tips.tip(game_date)),
-                    LINE_SNAPSHOT_SCHEMA,
-                ),
+                (sql.lines_for(self.dialect, game_date, players, tip), LINE_SNAPSHOT_SCHEMA),
             )
         )
         order = pc.sort_indices(features, sort_keys=[("player_lookup", "ascending")])
@@ -476,14 +444,6 @@ class Warehouse(ABC):
         return self._read(
             PREDICTION_ACCURACY, _dated(start, end, mode), "game_date, player_lookup, system_id"
         )
-
-    def replace_market_daily(self, rows: pa.Table, *, mode: str) -> int:
-        """Replace every `market_daily` row of `mode` (the table is recomputed whole by each grade)."""
-        return self._replace_where(MARKET_DAILY, rows, {"prediction_mode": mode})
-
-    def read_market_daily(self, *, mode: str | None = None) -> pa.Table:
-        condition: sql.Condition = {"prediction_mode": mode} if mode else {}
-        return self._read(MARKET_DAILY, condition, "game_date, system_id, prediction_mode")
 
     def write_checkpoints(self, run_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Upsert the checkpoint rows of one run key (one write for a whole group of dates)."""
