@@ -12,8 +12,8 @@ import pytest
 
 from nba_ray.backfill.driver import BackfillReport, run_backfill
 from nba_ray.cli import main
+from nba_ray.clock import TipClock
 from nba_ray.config import Settings
-from nba_ray.data.tipoff import TipClock
 from nba_ray.systems.base import ACTUAL_PROP
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from tests.backfill_fixtures import League, backfill_dates, predictions

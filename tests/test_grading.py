@@ -25,7 +25,9 @@ import pyarrow as pa
 import pytest
 
 from nba_ray.grading import accuracy_table, by_month, format_table, grade, write_report
-from nba_ray.grading.report import PLOTS, REPORT_FILE, calls_column, hit_column
+from nba_ray.grading.plots import PLOTS
+from nba_ray.grading.report import REPORT_FILE
+from nba_ray.grading.tables import calls_column, hit_column
 from nba_ray.systems.base import (
     ACTUAL_PROP,
     ESTIMATED_AVG,

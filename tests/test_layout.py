@@ -11,9 +11,10 @@ Layers, top to bottom (a module imports its own layer or lower ones, never a hig
     data       nba_ray.data                           the synthetic league, importers, feeds
     warehouse  nba_ray.warehouse                      storage: schemas, SQL, backends
 
-Declarations (`nba_ray.config`, `nba_ray.systems.settings`, `nba_ray.features.contract`) are the typed
-settings and the feature contract every layer reads: any module may import them, and they import nothing
-above `systems`. Imports are read with `ast`, including those under `TYPE_CHECKING` and inside functions.
+Declarations (`nba_ray.config`, `nba_ray.clock`, `nba_ray.systems.settings`, `nba_ray.features.contract`)
+are the typed settings, the league's clock and the feature contract every layer reads: any module may
+import them, and they import nothing above `systems`. Imports are read with `ast`, including those under
+`TYPE_CHECKING` and inside functions.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("data", ("nba_ray.data",)),
     ("warehouse", ("nba_ray.warehouse",)),
 )
-DECLARATIONS = frozenset({"nba_ray.config", "nba_ray.systems.settings", "nba_ray.features.contract"})
+DECLARATIONS = frozenset(
+    {"nba_ray.config", "nba_ray.clock", "nba_ray.systems.settings", "nba_ray.features.contract"}
+)
 LAYER_NAMES = [name for name, _ in LAYERS]
 
 

@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from nba_ray.clock import TipClock
 from nba_ray.data.feeds import FeedError
 from nba_ray.data.importer import BoxScoreError, read_source
 from nba_ray.data.league import TEAMS
 from nba_ray.data.lookup import player_lookup
-from nba_ray.data.tipoff import TipClock
 from nba_ray.warehouse.schemas import PROP_LINES, conform
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from nba_ray.data.tipoff import TipClock
-from nba_ray.grading.report import system_order
+from nba_ray.clock import TipClock
+from nba_ray.grading.tables import system_order
 from nba_ray.systems.base import ACTUAL_PROP, ESTIMATED_AVG, OVER, UNDER
 from nba_ray.systems.lines import bookmaker_rank
 from nba_ray.warehouse.schemas import MARKET_DAILY, MARKET_WINDOWS, conform

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from nba_ray.grading.market import decile_table, estimated_table, market_table
-from nba_ray.grading.report import _colors, _legend_below, _new_figure, _no_data, markdown_table, system_order
+from nba_ray.grading.plots import legend_below, new_figure, no_data, system_colors
+from nba_ray.grading.tables import markdown_table, system_order
 from nba_ray.systems.base import ACTUAL_PROP, ESTIMATED_AVG
 from nba_ray.warehouse.schemas import MARKET_WINDOWS
 
@@ -21,18 +22,18 @@ def plot_rolling_gap(daily: pd.DataFrame, path: Path) -> None:
     """Per system: model MAE − line MAE over the trailing longest window, by game date (below 0: the
     system is ahead of the market)."""
     days = MARKET_WINDOWS[-1]
-    figure, ax = _new_figure(10, 4.8)
+    figure, ax = new_figure(10, 4.8)
     if daily.empty:
-        _no_data(ax)
+        no_data(ax)
     else:
-        colors = _colors(daily["system_id"].unique().tolist())
+        colors = system_colors(daily["system_id"].unique().tolist())
         for system in system_order(daily["system_id"].unique().tolist()):
             part = daily[daily["system_id"] == system].sort_values("game_date")
             gap = part[f"model_mae_{days}d"] - part[f"line_mae_{days}d"]
             ax.plot(pd.to_datetime(part["game_date"]), gap, label=system, color=colors[system], linewidth=1.4)
         ax.axhline(0.0, color="0.3", linewidth=1.0, linestyle="--", label="as good as the line")
         ax.set_ylabel(f"MAE gap to the line, trailing {days} days (points)")
-        _legend_below(figure, 3)
+        legend_below(figure, 3)
     ax.set_title(f"Model MAE − line MAE on {ACTUAL_PROP} rows (above 0: the market is ahead)", fontsize=11)
     figure.savefig(path)
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nba_ray.data.tipoff import DEFAULT_TIP, LEAGUE_TIMEZONE
+from nba_ray.clock import DEFAULT_TIP, LEAGUE_TIMEZONE
 from nba_ray.features.contract import STANDARD, Mode
 from nba_ray.systems.base import ENSEMBLE_COMPONENT_IDS, SYSTEM_IDS, check_known
 

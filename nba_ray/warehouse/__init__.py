@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nba_ray.data.tipoff import TipClock
+from nba_ray.clock import TipClock
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.batches import DateBatch
 from nba_ray.warehouse.errors import QueryTimeout, TransientWarehouseError, WarehouseError, WarehouseMissing

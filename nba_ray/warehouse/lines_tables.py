@@ -9,7 +9,7 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nba_ray.data.tipoff import TipClock
+from nba_ray.clock import TipClock
 from nba_ray.warehouse import sql
 from nba_ray.warehouse.schemas import MARKET_DAILY, PROP_LINES, TableSpec
 
