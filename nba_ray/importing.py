@@ -15,7 +15,9 @@ import pyarrow.compute as pc
 
 from nba_ray.config import Settings
 from nba_ray.data.availability import derive_availability, derive_lineups
+from nba_ray.data.feeds import FeedError
 from nba_ray.data.importer import read_box_scores
+from nba_ray.data.league import season_bounds as league_season_bounds
 from nba_ray.data.lines_feed import import_lines
 from nba_ray.data.schedule import derive_schedule, read_schedule_files
 from nba_ray.data.stored_feeds import (
@@ -73,6 +75,9 @@ def import_box_scores(
         availability_feed, lineups_feed = (
             read_feeds(availability, lineups, known, now) if known else (None, None)
         )
+        for feed, files in ((availability_feed, availability), (lineups_feed, lineups)):
+            if feed is not None:
+                check_in_known_seasons(warehouse, feed, ", ".join(str(p) for p in files))
         if lines and table is None:
             read, new = import_lines(warehouse, lines)
             print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
@@ -106,6 +111,18 @@ def import_box_scores(
             f"`nba-ray features --start {outdated[0]} --end {outdated[-1]}`, then `nba-ray catch-up`"
         )
     return 0
+
+
+def check_in_known_seasons(warehouse: Warehouse, feed: pa.Table, label: str) -> None:
+    """A feed is for games of a season the warehouse holds box scores of: a date in no such season
+    (1950, 2099, a typo'd year) is refused whole, naming the date and the seasons known."""
+    seasons = [row["season"] for row in warehouse.season_bounds().to_pylist()]
+    spans = [league_season_bounds(season) for season in seasons]
+    dates = sorted(pc.unique(feed["game_date"]).to_pylist())
+    outside = [d for d in dates if not any(first <= d <= last for first, last in spans)]
+    if outside:
+        known = f"the seasons it holds: {', '.join(seasons)}" if seasons else "it holds no box scores yet"
+        raise FeedError(f"{label}: {outside[0]} is in no season the warehouse knows ({known})")
 
 
 def changed_box_score_dates(warehouse: Warehouse, table: pa.Table) -> list[date]:

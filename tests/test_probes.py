@@ -33,14 +33,14 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
         refresh_features(
             warehouse, date.fromisoformat(SECOND_SEASON[0]), date.fromisoformat(SECOND_SEASON[1])
         )
+        box = warehouse.read_box_scores().to_pandas()
     (directory / "config.yaml").write_text(f"warehouse:\n  path: {directory / 'nba.duckdb'}\n")
     (directory / "a-file").write_text("not a folder\n")
-    (directory / "feed-1950.csv").write_text(
-        "game_date,team_abbr,player_name,status\n1950-01-05,BOS,Some Player,OUT\n"
-    )
-    (directory / "feed-2099.csv").write_text(
-        "game_date,team_abbr,player_name,status\n2099-01-05,BOS,Some Player,OUT\n"
-    )
+    player = box.loc[box["team_abbr"] == "BOS", "player_name"].iloc[-1]  # a real player of the team
+    for year in (1950, 2099):
+        (directory / f"feed-{year}.csv").write_text(
+            f"game_date,team_abbr,player_name,status\n{year}-01-05,BOS,{player},OUT\n"
+        )
     (directory / "max-actors.yaml").write_text(
         f"warehouse:\n  path: {directory / 'nba.duckdb'}\nray:\n  max_actors: 100000000\n"
     )
@@ -78,8 +78,10 @@ PROBES: list[tuple[str, list[str], dict[str, str], int, list[str]]] = [
     ("variables that clash", ["status"],
      {"NBA_RAY_WAREHOUSE__PATH": "x", "NBA_RAY_WAREHOUSE__PATH__DEEP": "y"}, 2,
      ["NBA_RAY_WAREHOUSE__PATH__DEEP: NBA_RAY_WAREHOUSE__PATH already sets warehouse.path"]),
+    # Before any season the warehouse knows, no player was on the team yet: refused by the feed's
+    # own player check (file and row), before the dates are looked at.
     ("feed dated 1950", ["import", "--availability", "feed-1950.csv"], {}, 2,
-     ["1950-01-05 is in no season the warehouse knows", "2021-22, 2022-23"]),
+     ["feed-1950.csv: row 2", "is no known player of BOS"]),
     ("feed dated 2099", ["import", "--availability", "feed-2099.csv"], {}, 2, ["2099-01-05 is in no season"]),
     ("folder as box scores", ["import", "--box-scores", "folder"], {}, 2,
      ["--box-scores folder: is a directory, not a file"]),
