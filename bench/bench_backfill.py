@@ -237,7 +237,9 @@ def run_whole(command: Sequence[str], warehouse: Path) -> float:
     """One backfill as a process of its own, wall seconds; its output goes to stderr."""
     env = dict(os.environ, NBA_RAY_WAREHOUSE__PATH=str(warehouse), RAY_USAGE_STATS_ENABLED="0")
     started = time.perf_counter()
-    subprocess.run(command, env=env, stdout=sys.stderr, stderr=sys.stderr, check=True)
+    # Run from the warehouse's folder: Ray puts the driver's working directory on its workers' path,
+    # and a checkout's own folder there would give the other version's workers this one's code.
+    subprocess.run(command, env=env, cwd=warehouse.parent, stdout=sys.stderr, stderr=sys.stderr, check=True)
     return time.perf_counter() - started
 
 
@@ -262,15 +264,22 @@ def build_with_cli(binary: Path, path: Path, box_scores: Path) -> None:
         ["features", "--start", "2019-01-01", "--end", "2023-12-31"],
         backfill_command(binary)[1:],
     ):
-        subprocess.run([str(binary), *command], env=env, stdout=sys.stderr, stderr=sys.stderr, check=True)
+        subprocess.run(
+            [str(binary), *command],
+            env=env,
+            cwd=path.parent,
+            stdout=sys.stderr,
+            stderr=sys.stderr,
+            check=True,
+        )
 
 
 def bench_whole_process(
-    settings: Settings, baseline: Path | None, rounds: int, box_scores: Path
+    settings: Settings, baseline: Path | None, rounds: int, box_scores: Path, prepared: bool
 ) -> dict[str, Any]:
     this = Path(sys.executable).with_name("nba-ray")
     source = settings.warehouse.path
-    if baseline is not None:
+    if baseline is not None and not prepared:
         source = source.with_name("built-by-baseline.duckdb")
         build_with_cli(baseline, source, box_scores)
     copies = {name: source.with_name(f"{name}.duckdb") for name in ("this", "baseline")}
@@ -318,6 +327,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline-bin", type=Path, default=None, help="the nba-ray to compare against")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved pairs of whole-process runs")
     parser.add_argument("--latency-window", type=int, default=24)
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="whole_process/latency: a real-season warehouse already built (import, features, the "
+        "season model registered; by the baseline's commands when comparing) instead of building one",
+    )
     args = parser.parse_args(argv)
     wanted = set(args.only.split(","))
     results: dict[str, Any] = {
@@ -328,13 +344,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if wanted & {"season", "whole_process", "ray_vs_loop", "latency"}:
             if not args.box_scores:
                 parser.error("--box-scores (or NBA_RAY_REAL_DATA) is required for season/ray_vs_loop/latency")
-            settings, build = build_real(Path(tmp) / "real", Path(args.box_scores))
+            if args.warehouse is not None and not wanted & {"season", "ray_vs_loop"}:
+                (Path(tmp) / "real").mkdir()
+                shutil.copy(args.warehouse, Path(tmp) / "real" / "nba.duckdb")
+                settings, build = settings_for(Path(tmp) / "real"), {}
+            else:
+                settings, build = build_real(Path(tmp) / "real", Path(args.box_scores))
             if "season" in wanted:
                 results["season_2022_23"] = bench_season(settings, build)
             if "whole_process" in wanted:
                 ray.shutdown()  # the processes start their own
                 results["whole_process_2022_23"] = bench_whole_process(
-                    settings, args.baseline_bin, args.rounds, Path(args.box_scores)
+                    settings,
+                    args.baseline_bin,
+                    args.rounds,
+                    Path(args.box_scores),
+                    args.warehouse is not None,
                 )
                 connect_ray(RaySettings())
             if "ray_vs_loop" in wanted:

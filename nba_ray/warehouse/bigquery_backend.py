@@ -423,13 +423,15 @@ class BigQueryWarehouse(versions.VersionedWarehouse):
         return _normalised(table)
 
     def _replace(self, replacements: Sequence[Replacement]) -> None:
-        """Each replacement's rows go to a staging table, then one MERGE per table deletes the matching
-        rows and inserts the staged ones; several MERGEs run in one multi-statement transaction."""
+        """Each replacement's rows go to a staging table. One replacement is one MERGE (delete the
+        matching rows, insert the staged ones); several run as DELETE + INSERT pairs in one
+        multi-statement transaction."""
         staged = [f"_staging_{part.spec.name}_{uuid.uuid4().hex}" for part in replacements]
         timeout = self._write_timeout
         names = ", ".join(part.spec.name for part in replacements)
         try:
             merges: list[str] = []
+            pairs: list[str] = []
             for part, staging_name in zip(replacements, staged, strict=True):
                 target, staging = self.dialect.table(part.spec.name), self.dialect.table(staging_name)
                 self._execute(
@@ -441,14 +443,18 @@ class BigQueryWarehouse(versions.VersionedWarehouse):
                 if part.rows.num_rows:  # an empty staging table is enough for a delete-only replace
                     self._load(self.dialect.table_id(staging_name), part.rows, timeout)
                 # The condition names the target's columns (qualified by sql.REPLACE_TARGET); INSERT ROW
-                # copies staging rows by position.
+                # and INSERT … SELECT * copy staging rows by position (staging is created LIKE target).
                 merges.append(
                     f"MERGE {target} AS {sql.REPLACE_TARGET} USING {staging} AS staging ON FALSE "
                     f"WHEN NOT MATCHED BY SOURCE AND {part.condition.sql} THEN DELETE "
                     "WHEN NOT MATCHED THEN INSERT ROW"
                 )
+                pairs += [
+                    f"DELETE FROM {target} AS {sql.REPLACE_TARGET} WHERE {part.condition.sql}",
+                    f"INSERT INTO {target} SELECT * FROM {staging}",
+                ]
             params = [param for part in replacements for param in part.condition.params]
-            statement = merges[0] if len(merges) == 1 else _transaction(merges)
+            statement = merges[0] if len(merges) == 1 else _transaction(pairs)
             self._execute(statement, params, timeout)
         except Exception as err:
             raise _translate(err, f"write to {names}") from err
