@@ -77,7 +77,7 @@ def import_box_scores(
         )
         for feed, files in ((availability_feed, availability), (lineups_feed, lineups)):
             if feed is not None:
-                check_in_known_seasons(warehouse, feed, ", ".join(str(p) for p in files))
+                check_in_known_seasons(warehouse, feed, ", ".join(str(p) for p in files), games)
         if lines and table is None:
             read, new = import_lines(warehouse, lines)
             print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
@@ -113,15 +113,25 @@ def import_box_scores(
     return 0
 
 
-def check_in_known_seasons(warehouse: Warehouse, feed: pa.Table, label: str) -> None:
-    """A feed is for games of a season the warehouse holds box scores of: a date in no such season
-    (1950, 2099, a typo'd year) is refused whole, naming the date and the seasons known."""
-    seasons = [row["season"] for row in warehouse.season_bounds().to_pylist()]
+def check_in_known_seasons(
+    warehouse: Warehouse, feed: pa.Table, label: str, games: pa.Table | None = None
+) -> None:
+    """A feed is for games of a season the warehouse holds box scores of, or that a schedule names (the
+    stored one, or `games`, imported in the same command): a date in no such season (1950, 2099, a
+    typo'd year) is refused whole, naming the date and the seasons known."""
+    played = [row["season"] for row in warehouse.season_bounds().to_pylist()]
+    scheduled = pc.unique(warehouse.read_schedule(every_source=True)["season"]).to_pylist()
+    named = pc.unique(games["season"]).to_pylist() if games is not None else []
+    seasons = sorted(set(played) | set(scheduled) | set(named))
     spans = [league_season_bounds(season) for season in seasons]
     dates = sorted(pc.unique(feed["game_date"]).to_pylist())
     outside = [d for d in dates if not any(first <= d <= last for first, last in spans)]
     if outside:
-        known = f"the seasons it holds: {', '.join(seasons)}" if seasons else "it holds no box scores yet"
+        known = (
+            f"the seasons of its box scores and schedule: {', '.join(seasons)}"
+            if seasons
+            else "it holds no box scores or schedule yet"
+        )
         raise FeedError(f"{label}: {outside[0]} is in no season the warehouse knows ({known})")
 
 

@@ -194,3 +194,25 @@ def test_a_local_run_caps_its_actors_at_its_cpus(capsys: pytest.CaptureFixture[s
     )
     joining = Settings(ray=RaySettings(num_actors=cpus + 62, address="auto"))
     assert within_local_cpus(joining) is joining  # a cluster's nodes may join: its size is its own
+
+
+def test_a_feed_for_a_season_only_the_schedule_names_is_accepted(seeded: Path, tmp_path: Path) -> None:
+    """The season bound admits the seasons a schedule names: a coming season's first report imports with
+    (or after) its schedule, while the same report alone is refused naming its date."""
+    folder = tmp_path / "coming"
+    folder.mkdir()
+    (folder / "nba.duckdb").write_bytes((seeded / "nba.duckdb").read_bytes())
+    (folder / "config.yaml").write_text(f"warehouse:\n  path: {folder / 'nba.duckdb'}\n")
+    player = (seeded / "feed-2099.csv").read_text().splitlines()[1].split(",")[2]
+    (folder / "feed.csv").write_text(f"game_date,team_abbr,player_name,status\n2023-10-24,BOS,{player},OUT\n")
+    (folder / "schedule.csv").write_text("game_date,home_team_abbr,away_team_abbr\n2023-10-24,BOS,NYK\n")
+
+    alone = nba_ray(folder, ["import", "--availability", "feed.csv"])
+    assert alone.returncode == 2
+    assert "2023-10-24 is in no season the warehouse knows" in alone.stderr
+
+    both = nba_ray(folder, ["import", "--schedule", "schedule.csv", "--availability", "feed.csv"])
+    assert both.returncode == 0, both.stderr[-2000:]
+    with DuckDBWarehouse(folder / "nba.duckdb", read_only=True) as warehouse:
+        stored = warehouse.read_availability(date(2023, 10, 24), date(2023, 10, 24)).to_pylist()
+    assert [(row["team_abbr"], row["status"]) for row in stored] == [("BOS", "OUT")]
