@@ -153,9 +153,9 @@ def write_feed(tmp_path: Path, rows: list[dict[str, object]], name: str = "feed.
 
 
 FEED = [
-    {"game_date": "2023-10-24", "team_abbr": "BOS", "player_name": "Jayson Tatum", "status": "active"},
-    {"game_date": "2023-10-24", "team_abbr": "BOS", "player_name": "Kristaps Porziņģis", "status": "OUT"},
-    {"game_date": "2023-10-24", "team_abbr": "NYK", "player_name": "Mitchell Robinson", "status": "OUT"},
+    {"game_date": "2021-10-24", "team_abbr": "BOS", "player_name": "Jayson Tatum", "status": "active"},
+    {"game_date": "2021-10-24", "team_abbr": "BOS", "player_name": "Kristaps Porziņģis", "status": "OUT"},
+    {"game_date": "2021-10-24", "team_abbr": "NYK", "player_name": "Mitchell Robinson", "status": "OUT"},
 ]
 
 
@@ -165,7 +165,7 @@ FEED_PLAYERS = [
     *game(2, "NYK", "BOS", {"mitchellrobinson": None}),
 ]
 KNOWN = KnownPlayers.of(to_table(FEED_PLAYERS))
-NOW = datetime(2023, 10, 24, 15, 0, tzinfo=UTC)
+NOW = datetime(2021, 10, 24, 15, 0, tzinfo=UTC)
 STATUSES = "OUT, DOUBTFUL, QUESTIONABLE, PROBABLE, AVAILABLE"
 
 
@@ -340,10 +340,10 @@ def test_the_official_reports_shapes_and_statuses_are_read(tmp_path: Path) -> No
     rows = [
         {**FEED[0], "player_name": "Tatum, Jayson", "matchup": "NYK@BOS", "status": "Questionable"},
         {**FEED[1], "player_name": "Porziņģis, Kristaps", "matchup": "NYK@BOS", "status": "Probable"},
-        {**FEED[2], "matchup": "NYK@BOS", "status": "Doubtful", "reported_at": "2023-10-24 17:30:00-04:00"},
+        {**FEED[2], "matchup": "NYK@BOS", "status": "Doubtful", "reported_at": "2021-10-24 17:30:00-04:00"},
         {**FEED[0], "team_abbr": "NYK", "player_name": "Robinson, Mitchell", "matchup": "NYK@BOS"},
     ]
-    rows[3].update(status="Active", reported_at="2023-10-24 21:00")  # a second report of the day
+    rows[3].update(status="Active", reported_at="2021-10-24 21:00")  # a second report of the day
     table = read_availability_feed([write_feed(tmp_path, rows)], KNOWN, NOW).to_pylist()
     assert [(r["player_lookup"], r["status"]) for r in table] == [
         ("jaysontatum", "QUESTIONABLE"),
@@ -354,8 +354,8 @@ def test_the_official_reports_shapes_and_statuses_are_read(tmp_path: Path) -> No
     assert [r["reported_at"] for r in table] == [
         NOW,
         NOW,
-        datetime(2023, 10, 24, 21, 30, tzinfo=UTC),
-        datetime(2023, 10, 24, 21, 0, tzinfo=UTC),
+        datetime(2021, 10, 24, 21, 30, tzinfo=UTC),
+        datetime(2021, 10, 24, 21, 0, tzinfo=UTC),
     ]
     for matchup, reason in (
         ("NYK-BOS", "matchup is not two NBA team codes as AWAY@HOME"),
