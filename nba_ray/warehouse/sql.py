@@ -141,9 +141,9 @@ def where(dialect: Dialect, condition: Condition, alias: str | None = None, pref
         elif isinstance(value, KeysIn):
             if not value.keys:
                 raise ValueError(f"no keys for {name_of_column}: nothing would match")
-            prefix = f"{alias}." if alias else ""
+            qualifier = f"{alias}." if alias else ""
             exprs = [
-                dialect.epoch_micros(f"{prefix}{c}") if stamp else f"{prefix}{c}"
+                dialect.epoch_micros(f"{qualifier}{c}") if stamp else f"{qualifier}{c}"
                 for c, stamp in zip(value.columns, value.timestamps(), strict=True)
             ]
             parts = f", '{KEY_SEPARATOR}', ".join(f"CAST({expr} AS STRING)" for expr in exprs)
