@@ -246,7 +246,13 @@ class Warehouse(LinesAndMarket, ABC):
         return self.query(sql.season_bounds(self.dialect))
 
     def game_dates(self, start: date, end: date) -> list[date]:
-        return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()
+        """The game days of [start, end]: dates with box scores or feature rows (coming games)."""
+        query = sql.game_dates(self.dialect, start, end, FEATURE_VERSION)
+        return self.query(query).column("game_date").to_pylist()
+
+    def played_dates(self, start: date, end: date) -> list[date]:
+        """The dates of [start, end] with box scores."""
+        return self.query(sql.played_dates(self.dialect, start, end)).column("game_date").to_pylist()
 
     def replace_features(self, rows: pa.Table, start: date, end: date) -> int:
         """Replace the feature rows of every date in [start, end] for the contract's version."""
