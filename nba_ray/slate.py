@@ -24,6 +24,7 @@ from nba_ray.features.builder import build_features
 from nba_ray.features.coming import coming_appearances
 from nba_ray.warehouse import Warehouse, open_warehouse
 from nba_ray.warehouse.base import EARLIEST_DATE
+from nba_ray.warehouse.issued import append_issued
 from nba_ray.warehouse.schemas import GAME_POSTPONED, SOURCE_BOX_SCORE
 
 __all__ = ["coming_features", "coming_games", "not_started", "predict"]
@@ -97,7 +98,7 @@ def predict(
             progress.close()
         predictions = warehouse.read_predictions(day, day, mode=settings.systems.mode)
         ours = predictions.filter(pc.equal(predictions["run_id"], report.run_id))
-        issued = warehouse.append_issued(ours, as_of)
+        issued = append_issued(warehouse, ours, as_of)
     print_models(report.models)
     print(summary(report))
     left_out = int(pc.sum(pc.invert(expected["predicted"])).as_py() or 0)

@@ -20,6 +20,7 @@ from nba_ray.data.stored_feeds import import_availability, import_schedule
 from nba_ray.slate import predict
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from nba_ray.warehouse.issued import read_issued
 from nba_ray.warehouse.schemas import (
     AVAILABILITY_OUT,
     GAME_SCHEDULED,
@@ -87,7 +88,7 @@ def test_predict_issues_the_coming_games_and_keeps_every_snapshot(
     assert predict(settings, day, morning, show_progress=False) == 0
     with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
         features = warehouse.read_features(day, day).to_pandas()
-        first = warehouse.read_issued(day, day).to_pandas()
+        first = read_issued(warehouse, day, day).to_pandas()
         written = warehouse.read_predictions(day, day).to_pandas()
         star = (
             features[features["team_abbr"] == teams[2]]
@@ -110,7 +111,7 @@ def test_predict_issues_the_coming_games_and_keeps_every_snapshot(
     assert predict(settings, day, pre_tip, show_progress=False) == 0
     assert predict(settings, day, pre_tip, show_progress=False) == 0  # the same clock again issues nothing
     with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
-        issued = warehouse.read_issued(day, day).to_pandas()
+        issued = read_issued(warehouse, day, day).to_pandas()
         now = warehouse.read_features(day, day).to_pandas()
     morning_rows = issued[issued["as_of"] == pd.Timestamp(morning)].drop(columns="as_of")
     pd.testing.assert_frame_equal(
@@ -136,7 +137,7 @@ def test_predict_refuses_a_day_without_coming_games(slate: tuple[Settings, date,
     with pytest.raises(ValueError, match="no coming game"):
         predict(settings, day + timedelta(days=5), late, show_progress=False)
     with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
-        assert warehouse.read_issued(day, day + timedelta(days=5)).num_rows == 0
+        assert read_issued(warehouse, day, day + timedelta(days=5)).num_rows == 0
 
 
 def test_as_of_is_the_league_time_unless_it_says_otherwise(capsys: pytest.CaptureFixture[str]) -> None:

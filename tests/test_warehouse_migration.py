@@ -12,6 +12,7 @@ from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.upgrade import apply
 from nba_ray.warehouse import Warehouse, WarehouseError, WarehouseOutdated, sql, versions
+from nba_ray.warehouse.issued import read_issued
 from nba_ray.warehouse.outdated import outdated_features
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
@@ -113,7 +114,7 @@ def test_a_warehouse_without_a_newer_table_gains_it(warehouse_factory: Warehouse
 
     new = warehouse_factory(share=old)  # opening it creates the tables; the old rows stay
     assert new.read_schedule().num_rows == 0 and new.read_schedule().schema == SCHEDULED_GAMES.schema
-    issued = new.read_issued(DAY, DAY)
+    issued = read_issued(new, DAY, DAY)
     assert issued.num_rows == 0 and issued.schema == ISSUED_PREDICTIONS.schema
     assert [row["run_key"] for row in new.read_checkpoints().to_pylist()] == ["k-old"]
 

@@ -34,7 +34,6 @@ from nba_ray.warehouse.schemas import (
     HISTORY_SCHEMA,
     HISTORY_WINDOW_DAYS,
     INPUT_FINGERPRINTS,
-    ISSUED_PREDICTIONS,
     LINE_SNAPSHOT_SCHEMA,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
@@ -59,8 +58,6 @@ log = logging.getLogger(__name__)
 _TEAM_DATE = ("game_date", "team_abbr")
 _TEAM_REPORT = (*_TEAM_DATE, "reported_at")
 _GAME = ("game_date", "home_team_abbr", "away_team_abbr")
-# A slate of issued predictions: a date's predictions of one mode.
-_SLATE = ("game_date", "prediction_mode")
 # How predictions and their grades are read back: by date, player, system, then mode.
 _BY_PLAYER_SYSTEM = "game_date, player_lookup, system_id, prediction_mode"
 T = TypeVar("T")
@@ -443,48 +440,14 @@ class Warehouse(LinesAndMarket, ABC):
     def read_predictions(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
         """Predictions of [start, end], of one mode when given."""
         return self._read(
-            PLAYER_PROP_PREDICTIONS, _dated(start, end, mode), "game_date, player_lookup, system_id"
-        )
-
-    def append_issued(self, rows: pa.Table, as_of: datetime) -> int:
-        """Append predictions (`player_prop_predictions` rows) issued by a run at `as_of` to
-        `issued_predictions`. Nothing there is ever replaced: a date and mode already issued at `as_of`
-        (a rerun at the same clock) keeps its snapshot and gets no rows."""
-        stamp = pa.array([as_of] * rows.num_rows, ISSUED_PREDICTIONS.schema.field("as_of").type)
-        rows = conform(
-            conform(rows, PLAYER_PROP_PREDICTIONS).append_column("as_of", stamp), ISSUED_PREDICTIONS
-        )
-        slates = sorted(
-            {(r["game_date"], r["prediction_mode"]) for r in rows.select(list(_SLATE)).to_pylist()}
-        )
-        if not slates:
-            return 0
-        condition = {"slate": sql.KeysIn(_SLATE, slates), "as_of": as_of}
-        issued = self._read(ISSUED_PREDICTIONS, condition, columns=_SLATE).to_pylist()
-        new = sorted(set(slates) - {(r["game_date"], r["prediction_mode"]) for r in issued})
-        if not new:
-            return 0
-        keep = pc.is_in(
-            _slate_keys(rows), pa.array([sql.KEY_SEPARATOR.join(map(str, slate)) for slate in new])
-        )
-        # The condition matches no stored row (checked above): the write only inserts.
-        return self._replace_where(
-            ISSUED_PREDICTIONS, rows.filter(keep), {"slate": sql.KeysIn(_SLATE, new), "as_of": as_of}
-        )
-
-    def read_issued(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
-        """Every issued prediction of [start, end] (of one mode when given), each snapshot in run order."""
-        return self._read(
-            ISSUED_PREDICTIONS, _dated(start, end, mode), "game_date, as_of, player_lookup, system_id"
+            PLAYER_PROP_PREDICTIONS, dated(start, end, mode), "game_date, player_lookup, system_id"
         )
 
     def replace_accuracy(self, rows: pa.Table, start: date, end: date, *, mode: str = STANDARD) -> int:
-        return self._replace_where(PREDICTION_ACCURACY, rows, _dated(start, end, mode))
+        return self._replace_where(PREDICTION_ACCURACY, rows, dated(start, end, mode))
 
     def read_accuracy(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
-        return self._read(
-            PREDICTION_ACCURACY, _dated(start, end, mode), "game_date, player_lookup, system_id"
-        )
+        return self._read(PREDICTION_ACCURACY, dated(start, end, mode), "game_date, player_lookup, system_id")
 
     def write_checkpoints(self, run_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Upsert the checkpoint rows of one run key (one write for a whole group of dates)."""
@@ -528,16 +491,9 @@ class Warehouse(LinesAndMarket, ABC):
         }
 
 
-def _dated(start: date, end: date, mode: str | None) -> sql.Condition:
+def dated(start: date, end: date, mode: str | None) -> sql.Condition:
     """[start, end], in one prediction mode when given."""
     condition: dict[str, Any] = {"game_date": sql.Between(start, end)}
     if mode is not None:
         condition["prediction_mode"] = mode
     return condition
-
-
-def _slate_keys(rows: pa.Table) -> pa.Array:
-    """Each row's slate as `sql.KeysIn` writes it: date and mode joined by the key separator."""
-    return pc.binary_join_element_wise(
-        pc.cast(rows["game_date"], pa.string()), rows["prediction_mode"], sql.KEY_SEPARATOR
-    )
