@@ -13,10 +13,11 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from nba_ray import commands, importing
+from nba_ray import commands, importing, slate
 from nba_ray.backfill import driver
 from nba_ray.config import ConfigError, Settings, load_settings
 from nba_ray.data.importer import BoxScoreError
@@ -42,6 +43,17 @@ def parse_date(flag: str, text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{flag}: {text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def parse_moment(flag: str, text: str, timezone: str) -> datetime:
+    """An ISO date-time; without an offset it is the league's local time (`timezone`)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{flag}: {text!r} is not a date-time (use YYYY-MM-DDTHH:MM, local or with offset)"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))).astimezone(UTC)
 
 
 def parse_range(args: argparse.Namespace) -> tuple[date, date]:
@@ -166,6 +178,17 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def _predict(args: argparse.Namespace, settings: Settings) -> int:
+    day = parse_date("--date", args.date)
+    as_of = (
+        parse_moment("--as-of", args.as_of, settings.systems.lines.league_timezone) if args.as_of else None
+    )
+    systems = [s.strip() for s in args.systems.split(",")] if args.systems else None
+    return slate.predict(
+        commands.with_systems(settings, systems), day, as_of, show_progress=not args.no_progress
+    )
+
+
 def _catch_up(args: argparse.Namespace, settings: Settings) -> int:
     systems = [s.strip() for s in args.systems.split(",")] if args.systems else None
     return commands.catch_up(
@@ -278,6 +301,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="train the season models the registry lacks first (default), or refuse (--no-train)",
     )
+    predict = command(
+        "predict",
+        "Predict a game day's games that have not tipped off, and keep what was issued.",
+        _predict,
+    )
+    predict.add_argument("--date", required=True, help="the game date, YYYY-MM-DD")
+    predict.add_argument(
+        "--as-of",
+        default=None,
+        metavar="TIME",
+        help="the run's clock (default now; YYYY-MM-DDTHH:MM in the league's time zone unless an offset is "
+        "given): games tipping off by then are left out, and only reports and lines filed by then are used",
+    )
+    run_options(predict)
     catch_up = command(
         "catch-up",
         "Backfill every game date with feature rows, redoing only what is missing, failed or stale.",

@@ -8,7 +8,7 @@ turns a game date into its tip time, for the load query and for the lines' finge
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -28,15 +28,22 @@ LEAGUE_TIMEZONE = "America/New_York"
 class TipClock:
     default_tip: time = DEFAULT_TIP
     league_timezone: str = LEAGUE_TIMEZONE
+    # A run before tip-off (`nba-ray predict --as-of T`) knows only what was filed by T.
+    as_of: datetime | None = None
 
     @classmethod
     def of(cls, lines: LinesSettings) -> TipClock:
         return cls(lines.default_tip, lines.league_timezone)
 
+    def at(self, as_of: datetime) -> TipClock:
+        """This clock for a run at `as_of`: no snapshot after it is known."""
+        return replace(self, as_of=as_of)
+
     def tip(self, game_date: date) -> datetime:
-        """The date's tip-off in UTC."""
+        """The date's tip-off in UTC (the run's time, when that is earlier)."""
         local = datetime.combine(game_date, self.default_tip, tzinfo=ZoneInfo(self.league_timezone))
-        return local.astimezone(UTC)
+        tip = local.astimezone(UTC)
+        return tip if self.as_of is None else min(tip, self.as_of)
 
     def local_date(self, moment: datetime) -> date:
         """The league's calendar date at `moment` (what a game starting then is filed under)."""

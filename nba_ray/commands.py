@@ -85,8 +85,8 @@ def refresh_features(warehouse: Warehouse, start: date, end: date) -> int:
     from a season-long injury), and a date's rows must not depend on the range a build covered.
     """
     started = time.perf_counter()
-    if not warehouse.game_dates(start, end):
-        held = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
+    if not warehouse.played_dates(start, end):
+        held = warehouse.played_dates(EARLIEST_DATE, LATEST_DATE)
         if not held:
             raise CommandError(
                 "the warehouse has no box scores: run `nba-ray import` or `nba-ray seed` first"
@@ -405,7 +405,7 @@ def provision(warehouse: Warehouse, settings: Settings, dates: Sequence[date] | 
         f"({', '.join(PROVISION_SEASONS)}) and its features; the backfill trains its walk-forward model"
     )
     seed_league(warehouse, PROVISION_SEASONS, PROVISION_SEED)
-    all_dates = warehouse.game_dates(EARLIEST_DATE, LATEST_DATE)
+    all_dates = warehouse.played_dates(EARLIEST_DATE, LATEST_DATE)
     refresh_features(warehouse, all_dates[0], all_dates[-1])
     last_season_start = warehouse.season_bounds().to_pylist()[-1]["first_date"]
     return provision_dates(last_season_start, all_dates, dates)[1]

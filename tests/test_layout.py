@@ -31,7 +31,17 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "nba_ray"
 MAX_MODULE_LINES = 500
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("entry", ("nba_ray.cli", "nba_ray.commands", "nba_ray.importing", "nba_ray.upgrade", "nba_ray")),
+    (
+        "entry",
+        (
+            "nba_ray.cli",
+            "nba_ray.commands",
+            "nba_ray.importing",
+            "nba_ray.upgrade",
+            "nba_ray.slate",
+            "nba_ray",
+        ),
+    ),
     ("backfill", ("nba_ray.backfill", "nba_ray.grading")),
     ("models", ("nba_ray.models",)),
     ("systems", ("nba_ray.systems",)),

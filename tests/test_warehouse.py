@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -30,9 +31,11 @@ from nba_ray.warehouse import DateBatch, QueryTimeout, TransientWarehouseError, 
 from nba_ray.warehouse.base import Warehouse
 from nba_ray.warehouse.bigquery_backend import BigQueryWarehouse
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
+from nba_ray.warehouse.issued import append_issued, read_issued
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
     INPUT_FINGERPRINTS,
+    ISSUED_PREDICTIONS,
     MARKET_DAILY,
     ML_FEATURE_STORE,
     MODEL_REGISTRY,
@@ -319,6 +322,35 @@ def test_write_predictions_replaces_exactly_the_date_and_systems(warehouse: Ware
         (other_day, systems[1], "r1"): 23,
     }
     assert not rows.duplicated(["game_date", "player_lookup", "system_id"]).any()
+
+
+def test_issued_predictions_are_appended_and_never_replaced(warehouse: Warehouse) -> None:
+    systems = ["moving_average_baseline_v1", "xgboost_v1"]
+    morning, pre_tip = datetime(2022, 1, 10, 15, tzinfo=UTC), datetime(2022, 1, 10, 23, 30, tzinfo=UTC)
+    first = prediction_rows(DAY, PLAYERS, systems, "r1")
+    assert append_issued(warehouse, first, morning) == 2 * 23
+    # A rerun at the same clock adds nothing and keeps the first snapshot.
+    assert append_issued(warehouse, prediction_rows(DAY, PLAYERS[:2], systems, "r1b"), morning) == 0
+    later = prediction_rows(DAY, PLAYERS[:3], systems[:1], "r2")
+    later = later.set_column(
+        later.schema.get_field_index("predicted_points"), "predicted_points", pa.array([1 / 3] * 3)
+    )
+    assert append_issued(warehouse, later, pre_tip) == 3
+    other_day = prediction_rows(DAY + timedelta(days=1), PLAYERS[:1], systems[:1], "r3")
+    assert append_issued(warehouse, pa.concat_tables([other_day, first]), morning) == 1  # DAY stays as issued
+    issued = read_issued(warehouse, DAY, DAY)
+    assert issued.schema == ISSUED_PREDICTIONS.schema
+    frame = issued.to_pandas()
+    assert frame.groupby(["as_of", "run_id"]).size().to_dict() == {
+        (pd.Timestamp(morning), "r1"): 46,
+        (pd.Timestamp(pre_tip), "r2"): 3,
+    }
+    assert not frame.duplicated(list(ISSUED_PREDICTIONS.key)).any()
+    assert frame.loc[frame["run_id"] == "r2", "predicted_points"].tolist() == [1 / 3] * 3
+    # Writing the same date's predictions (a backfill) leaves the issued record alone.
+    warehouse.write_predictions(prediction_rows(DAY, PLAYERS[:1], systems, "r4"), [DAY], systems)
+    assert read_issued(warehouse, DAY, DAY).equals(issued)
+    assert read_issued(warehouse, DAY, DAY + timedelta(days=1)).num_rows == 50
 
 
 def test_writing_no_rows_still_deletes_the_date_and_systems(warehouse: Warehouse) -> None:
@@ -637,6 +669,7 @@ def test_every_table_round_trips_values_types_and_nulls(warehouse: Warehouse) ->
         INPUT_FINGERPRINTS.name: 2,  # DAY's features and DAY's lines
         MODEL_REGISTRY.name: 0,
         SCHEDULED_GAMES.name: 0,
+        ISSUED_PREDICTIONS.name: 0,
     }
 
 

@@ -12,10 +12,12 @@ from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.features.contract import PRE_TIP, STANDARD
 from nba_ray.upgrade import apply
 from nba_ray.warehouse import Warehouse, WarehouseError, WarehouseOutdated, sql, versions
+from nba_ray.warehouse.issued import read_issued
 from nba_ray.warehouse.outdated import outdated_features
 from nba_ray.warehouse.schemas import (
     BACKFILL_CHECKPOINTS,
     INPUT_FINGERPRINTS,
+    ISSUED_PREDICTIONS,
     MARKET_DAILY,
     ML_FEATURE_STORE,
     PLAYER_AVAILABILITY,
@@ -107,10 +109,13 @@ def test_predictions_from_before_modes_are_standard_ones(warehouse_factory: Ware
 def test_a_warehouse_without_a_newer_table_gains_it(warehouse_factory: WarehouseFactory) -> None:
     old = warehouse_factory()
     old.write_checkpoints("k-old", [checkpoint("k-old", "done")])
-    old._run(sql.Query(f"DROP TABLE {old.dialect.table(SCHEDULED_GAMES.name)}"))  # type: ignore[attr-defined]
+    for spec in (SCHEDULED_GAMES, ISSUED_PREDICTIONS):
+        old._run(sql.Query(f"DROP TABLE {old.dialect.table(spec.name)}"))  # type: ignore[attr-defined]
 
-    new = warehouse_factory(share=old)  # opening it creates the table; the old rows stay
+    new = warehouse_factory(share=old)  # opening it creates the tables; the old rows stay
     assert new.read_schedule().num_rows == 0 and new.read_schedule().schema == SCHEDULED_GAMES.schema
+    issued = read_issued(new, DAY, DAY)
+    assert issued.num_rows == 0 and issued.schema == ISSUED_PREDICTIONS.schema
     assert [row["run_key"] for row in new.read_checkpoints().to_pylist()] == ["k-old"]
 
 

@@ -1,10 +1,11 @@
 """Feature-store builder: box scores → `ml_feature_store` rows (SYSTEMS.md §2, `FEATURE_VERSION`).
 
 `build_features(box_scores, start, end)` returns, for every game date D in [start, end], one row per
-box-score row on D whose player has at least one played game (minutes_played > 0) before D in any season,
-except rows whose `dnp_reason` is on the inactive list ("Did Not Dress", "Not With Team", "Player
-Suspended"): those are known before tip-off. "Did Not Play" (coach's decision) and "Played 0:00" are
-not, so those players get a row and grading later voids their predictions.
+box-score row on D (or appearance in a coming game, `coming.py`) whose player has at least one played
+game (minutes_played > 0) before D in any season, except rows whose `dnp_reason` is on the inactive
+list ("Did Not Dress", "Not With Team", "Player Suspended"): those are known before tip-off. "Did Not
+Play" (coach's decision) and "Played 0:00" are not, so those players get a row and grading later voids
+their predictions.
 
 Walk-forward: every figure of a row on D is computed only from games strictly before D (games on D, the
 target game included, are never used), so a row never changes when later box scores change.
@@ -48,6 +49,7 @@ import pyarrow as pa
 
 from nba_ray.data.availability import derive_availability, derive_lineups
 from nba_ray.features.availability import availability_features
+from nba_ray.features.coming import with_coming
 from nba_ray.features.inputs import (
     league_sequence,
     load_box_scores,
@@ -74,6 +76,7 @@ def build_features(
     end: date,
     availability: pa.Table | None = None,
     lineups: pa.Table | None = None,
+    coming: pa.Table | None = None,
 ) -> pa.Table:
     """Build the feature-store rows for game dates in [start, end], conformed to `ML_FEATURE_STORE`.
 
@@ -81,12 +84,15 @@ def build_features(
     caller passes all games up to `end`); only games strictly before each row's date are used.
     `availability` has the `player_availability` columns (the warehouse's: derived and feeds); without
     it, availability is derived from `box_scores` as the importer would; `lineups` (`starting_lineups`)
-    likewise.
+    likewise. `coming` (`coming.coming_appearances`): the players of games without box scores yet, each
+    with a row on its date as if it were a box-score row where he has not played.
     """
     if availability is None:
         availability = derive_availability(box_scores)
     if lineups is None:
         lineups = derive_lineups(box_scores)
+    if coming is not None:
+        box_scores = with_coming(box_scores, coming)
     box = load_box_scores(box_scores)
     team_games = team_game_totals(box)
     played = player_sequence(box, team_games)

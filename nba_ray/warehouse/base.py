@@ -243,7 +243,13 @@ class Warehouse(LinesAndMarket, ABC):
         return self.query(sql.season_bounds(self.dialect))
 
     def game_dates(self, start: date, end: date) -> list[date]:
-        return self.query(sql.game_dates(self.dialect, start, end)).column("game_date").to_pylist()
+        """The game days of [start, end]: dates with box scores or feature rows (coming games)."""
+        query = sql.game_dates(self.dialect, start, end, FEATURE_VERSION)
+        return self.query(query).column("game_date").to_pylist()
+
+    def played_dates(self, start: date, end: date) -> list[date]:
+        """The dates of [start, end] with box scores."""
+        return self.query(sql.played_dates(self.dialect, start, end)).column("game_date").to_pylist()
 
     def replace_features(self, rows: pa.Table, start: date, end: date) -> int:
         """Replace the feature rows of every date in [start, end] for the contract's version."""
@@ -434,16 +440,14 @@ class Warehouse(LinesAndMarket, ABC):
     def read_predictions(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
         """Predictions of [start, end], of one mode when given."""
         return self._read(
-            PLAYER_PROP_PREDICTIONS, _dated(start, end, mode), "game_date, player_lookup, system_id"
+            PLAYER_PROP_PREDICTIONS, dated(start, end, mode), "game_date, player_lookup, system_id"
         )
 
     def replace_accuracy(self, rows: pa.Table, start: date, end: date, *, mode: str = STANDARD) -> int:
-        return self._replace_where(PREDICTION_ACCURACY, rows, _dated(start, end, mode))
+        return self._replace_where(PREDICTION_ACCURACY, rows, dated(start, end, mode))
 
     def read_accuracy(self, start: date, end: date, *, mode: str | None = None) -> pa.Table:
-        return self._read(
-            PREDICTION_ACCURACY, _dated(start, end, mode), "game_date, player_lookup, system_id"
-        )
+        return self._read(PREDICTION_ACCURACY, dated(start, end, mode), "game_date, player_lookup, system_id")
 
     def write_checkpoints(self, run_key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Upsert the checkpoint rows of one run key (one write for a whole group of dates)."""
@@ -487,7 +491,7 @@ class Warehouse(LinesAndMarket, ABC):
         }
 
 
-def _dated(start: date, end: date, mode: str | None) -> sql.Condition:
+def dated(start: date, end: date, mode: str | None) -> sql.Condition:
     """[start, end], in one prediction mode when given."""
     condition: dict[str, Any] = {"game_date": sql.Between(start, end)}
     if mode is not None:

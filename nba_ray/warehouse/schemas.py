@@ -167,6 +167,14 @@ PLAYER_PROP_PREDICTIONS = TableSpec(
     {"prediction_mode": STANDARD},
 )
 
+# Every prediction issued before its game, with the time of the run that issued it (`as_of`): append-only,
+# never replaced, so what a user could act on before tip-off stays to be graded beside the backfill.
+ISSUED_PREDICTIONS = TableSpec(
+    "issued_predictions",
+    pa.schema([*PLAYER_PROP_PREDICTIONS.schema, pa.field("as_of", pa.timestamp("us", tz="UTC"))]),
+    (*PLAYER_PROP_PREDICTIONS.key, "as_of"),
+)
+
 PREDICTION_ACCURACY = TableSpec(
     "prediction_accuracy",
     pa.schema(
@@ -401,6 +409,7 @@ TABLES: tuple[TableSpec, ...] = (
     ML_FEATURE_STORE,
     PROP_LINES,
     PLAYER_PROP_PREDICTIONS,
+    ISSUED_PREDICTIONS,
     PREDICTION_ACCURACY,
     MARKET_DAILY,
     BACKFILL_CHECKPOINTS,

@@ -141,9 +141,9 @@ def where(dialect: Dialect, condition: Condition, alias: str | None = None, pref
         elif isinstance(value, KeysIn):
             if not value.keys:
                 raise ValueError(f"no keys for {name_of_column}: nothing would match")
-            prefix = f"{alias}." if alias else ""
+            qualifier = f"{alias}." if alias else ""
             exprs = [
-                dialect.epoch_micros(f"{prefix}{c}") if stamp else f"{prefix}{c}"
+                dialect.epoch_micros(f"{qualifier}{c}") if stamp else f"{qualifier}{c}"
                 for c, stamp in zip(value.columns, value.timestamps(), strict=True)
             ]
             parts = f", '{KEY_SEPARATOR}', ".join(f"CAST({expr} AS STRING)" for expr in exprs)
@@ -182,11 +182,24 @@ def fill_nulls(dialect: Dialect, table: str, column: str, value: str) -> Query:
     )
 
 
-def game_dates(dialect: Dialect, start: date, end: date) -> Query:
+def played_dates(dialect: Dialect, start: date, end: date) -> Query:
+    """The dates of [start, end] with box scores."""
     return Query(
         f"SELECT DISTINCT game_date FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} "
         f"WHERE game_date BETWEEN {dialect.param('start')} AND {dialect.param('end')} ORDER BY game_date",
         (Param("start", start, "DATE"), Param("end", end, "DATE")),
+    )
+
+
+def game_dates(dialect: Dialect, start: date, end: date, feature_version: str) -> Query:
+    """The dates of [start, end] with box scores or feature rows of `feature_version`: a coming game's
+    rows are built (and predicted) before its box scores exist."""
+    span = f"game_date BETWEEN {dialect.param('start')} AND {dialect.param('end')}"
+    return Query(
+        f"SELECT DISTINCT game_date FROM (SELECT game_date FROM {dialect.table(PLAYER_GAME_SUMMARY.name)} "
+        f"WHERE {span} UNION ALL SELECT game_date FROM {dialect.table(ML_FEATURE_STORE.name)} "
+        f"WHERE {span} AND feature_version = {dialect.param('v')}) AS dated ORDER BY game_date",
+        (Param("start", start, "DATE"), Param("end", end, "DATE"), Param("v", feature_version, "STRING")),
     )
 
 
