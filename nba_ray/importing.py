@@ -103,13 +103,18 @@ def import_box_scores(
         if lines and table is not None:
             read, new = import_lines(warehouse, lines)
             print(f"imported {new:,} new line snapshots ({read:,} read) from {len(lines)} file(s)")
-        outdated = [d for d in warehouse.feature_dates() if changed and d >= min(changed)]
+        built = [d for d in warehouse.feature_dates() if changed and d >= min(changed)]
+        played = set(warehouse.played_dates(built[0], built[-1])) if built else set()
+    outdated = [d for d in built if d in played]
+    coming = [d for d in built if d not in played]
     if outdated:
         print(
             f"this import changed inputs of the features of {len(outdated):,} game date(s) "
             f"({outdated[0]} → {outdated[-1]}): rebuild them with "
             f"`nba-ray features --start {outdated[0]} --end {outdated[-1]}`, then `nba-ray catch-up`"
         )
+    for slate in coming:  # built by `predict` from the feeds: it rebuilds them itself
+        print(f"this import changed inputs of the coming slate of {slate}: `nba-ray predict --date {slate}`")
     return 0
 
 

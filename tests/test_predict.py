@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from nba_ray.cli import main, parse_moment
 from nba_ray.config import Settings
 from nba_ray.data.stored_feeds import import_availability, import_schedule
-from nba_ray.slate import predict
+from nba_ray.slate import coming_features, coming_games, not_started, predict
 from nba_ray.warehouse.base import EARLIEST_DATE, LATEST_DATE
 from nba_ray.warehouse.duckdb_backend import DuckDBWarehouse
 from nba_ray.warehouse.issued import read_issued
@@ -148,3 +149,29 @@ def test_as_of_is_the_league_time_unless_it_says_otherwise(capsys: pytest.Captur
     )
     assert main(["predict", "--date", "2023-01-10", "--as-of", "morning"]) == 2
     assert "--as-of: 'morning' is not a date-time" in capsys.readouterr().err
+
+
+def test_a_report_for_a_coming_slate_names_predict_not_features(
+    slate: tuple[Settings, date, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A coming date's feature rows are `predict`'s to rebuild (`nba-ray features` refuses a date
+    without box scores), so a report for it names `predict`, and no played date is said to be stale."""
+    settings, day, teams = slate
+    morning = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=15)
+    with DuckDBWarehouse(settings.warehouse.path, settings.batching) as warehouse:
+        games = not_started(coming_games(warehouse, day), warehouse.tips, morning)
+        features, _ = coming_features(warehouse, settings.availability, games, day, morning)
+        warehouse.replace_features(features, day, day)
+        lookup = features.filter(pc.equal(features["team_abbr"], teams[2]))["player_lookup"][0].as_py()
+        box = warehouse.read_box_scores(EARLIEST_DATE, day)
+        player = box.filter(pc.equal(box["player_lookup"], lookup))["player_name"][-1].as_py()
+    report = tmp_path / "report.csv"
+    report.write_text(f"game_date,team_abbr,player_name,status\n{day},{teams[2]},{player},OUT\n")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"warehouse:\n  path: {settings.warehouse.path}\n")
+    capsys.readouterr()
+
+    assert main(["import", "--config", str(config), "--availability", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert f"this import changed inputs of the coming slate of {day}: `nba-ray predict --date {day}`" in out
+    assert "nba-ray features" not in out
