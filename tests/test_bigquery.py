@@ -28,6 +28,7 @@ from google.cloud import bigquery
 
 from nba_ray.backfill.checkpoints import DONE
 from nba_ray.backfill.driver import BackfillReport, run_backfill
+from nba_ray.clock import TipClock
 from nba_ray.config import BatchingSettings, ConfigError, Settings, WarehouseSettings, load_settings
 from nba_ray.features.contract import FEATURE_VERSION, STANDARD
 from nba_ray.warehouse import QueryTimeout, TransientWarehouseError, WarehouseError, sql
@@ -39,6 +40,7 @@ from nba_ray.warehouse.schemas import (
     PLAYER_PROP_PREDICTIONS,
     PROP_LINES,
     TABLES,
+    WAREHOUSE_INFO,
 )
 from tests.backfill_fixtures import BackfilledLeague, League, backfill_dates, content, predictions
 from tests.bigquery_emulator import BigQueryEmulator
@@ -283,7 +285,7 @@ def test_no_query_text_contains_a_data_value(bigquery_emulator: BigQueryEmulator
     queries = [
         sql.features_for(dialect, DAY, [HOSTILE], FEATURE_VERSION),
         sql.history_for(dialect, DAY, [HOSTILE], date(2021, 10, 1), FEATURE_VERSION),
-        sql.lines_for(dialect, DAY, [HOSTILE]),
+        sql.lines_for(dialect, DAY, [HOSTILE], TipClock().tip(DAY)),
         sql.select_where(
             dialect, PLAYER_PROP_PREDICTIONS.name, {"player_lookup": HOSTILE, "game_date": [DAY]}
         ),
@@ -407,7 +409,7 @@ def test_failed_merge_keeps_the_rows_and_drops_the_staging_table(bigquery_emulat
         rows = failing.read_predictions(DAY, DAY).to_pylist()
         assert sorted((r["player_lookup"], r["run_id"]) for r in rows) == [("a", "r1"), ("b", "r1")]
         tables = [t.table_id for t in failing._client.list_tables(f"test-proj.{settings.dataset}")]
-        assert sorted(tables) == sorted(spec.name for spec in TABLES)
+        assert sorted(tables) == sorted([WAREHOUSE_INFO.name, *(spec.name for spec in TABLES)])
 
 
 @pytest.mark.parametrize(
