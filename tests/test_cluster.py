@@ -203,7 +203,7 @@ def test_worker_node_killed_mid_run_loses_and_duplicates_nothing(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = elastic(league.copy_to(tmp_path / "w"))
+    settings = elastic(league.copy_to(tmp_path / "w", block_rows=1))  # a date per block: dates to come
     victim = local_cluster.workers[0]
     finished: list[DateOutcome] = []
 
@@ -352,7 +352,9 @@ def start_autoscaling_head(temp_dir: Path) -> str:
         "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", "--disable-usage-stats",
         *node_port_flags(),
     ]  # fmt: skip
-    env = ray_env(RAY_FAKE_CLUSTER="1", AUTOSCALER_UPDATE_INTERVAL_S="1")
+    # `ray job stop` waits for the blocks in flight to finish (Ray's default grace, 3 s, is shorter than a
+    # block on busy cores; past it the driver is killed before its "stopped by" line).
+    env = ray_env(RAY_FAKE_CLUSTER="1", AUTOSCALER_UPDATE_INTERVAL_S="1", RAY_JOB_STOP_WAIT_TIME_S="60")
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
     if result.returncode != 0:
         raise RuntimeError(f"ray start failed: {(result.stderr or result.stdout)[-1500:]}")
@@ -430,6 +432,8 @@ def test_ray_job_stop_then_resubmit_resumes_from_the_checkpoints(
 ) -> None:
     settings = league.copy_to(tmp_path / "w")
     config = write_config(settings, tmp_path / "config.yaml")
+    with config.open("a") as yaml:  # a date per block, one in flight: the stop lands soon, mid-run
+        yaml.write("batching:\n  block_rows: 1\n  in_flight_dates: 1\n")
     job_id = f"nba-ray-resume-{os.getpid()}"
     started = submit(autoscaling_head, config, SEASON_END, "--no-wait", f"--submission-id={job_id}")
     assert started.returncode == 0, started.stderr[-3000:]
