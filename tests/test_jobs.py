@@ -41,6 +41,8 @@ def write_config(settings: Settings, path: Path) -> Path:
         f"warehouse:\n  path: {settings.warehouse.path}\n"
         f"model:\n  policy: pinned\n  version: {settings.model.version}\n"
         "ray:\n  num_actors: 2\n"
+        f"batching:\n  in_flight_dates: {settings.batching.in_flight_dates}\n"
+        f"  block_rows: {settings.batching.block_rows}\n"
     )
     return path
 
@@ -85,7 +87,8 @@ def test_ray_job_submit_runs_the_backfill(league: League, ray_head: str, tmp_pat
 def test_driver_sigkill_then_resume_is_exactly_once(
     league: League, backfilled: BackfilledLeague, tmp_path: Path
 ) -> None:
-    settings = league.copy_to(tmp_path / "w", in_flight_dates=1)
+    # A date per block (the fortnight is one block by default), so the kill lands between dates to come.
+    settings = league.copy_to(tmp_path / "w", in_flight_dates=1, block_rows=1)
     config = write_config(settings, tmp_path / "config.yaml")
     command = [str(BIN / "nba-ray"), "-v", "backfill", "--config", str(config),
                "--start", str(BACKFILL_START), "--end", str(BACKFILL_END), "--no-progress"]  # fmt: skip
