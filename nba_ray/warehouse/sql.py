@@ -364,7 +364,7 @@ def block_lines(
     dialect: Dialect, tips: Mapping[date, datetime], players: Sequence[str] | None = None
 ) -> Query:
     """The latest snapshot per (date, player, bookmaker) of the dates of `tips` (of `players`, when
-    given) taken at or before the date's tip-off (`data/tipoff.py`): the closing line. A snapshot after
+    given) taken at or before the date's tip-off (`nba_ray/clock.py`): the closing line. A snapshot after
     tip never reaches a prediction; a per-game tip time replaces the per-date one here."""
     dates = sorted(tips)
     clause, params = _dates_and_players(dialect, "game_date", dates, players, "player_lookup")
